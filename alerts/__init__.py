@@ -1,0 +1,1 @@
+"""Alerts: alert state machines and the channels that deliver them."""

@@ -1,0 +1,1 @@
+"""Running the pipeline: the `occupancy` command line, the local stack, deployment files."""

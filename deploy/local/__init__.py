@@ -1,0 +1,1 @@
+"""The local stack without Docker: Mosquitto, Kafka (KRaft) and InfluxDB on loopback."""

@@ -1,0 +1,1 @@
+"""Ingest: the wire contract, the site file, and the MQTT→Kafka bridge."""

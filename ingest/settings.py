@@ -1,0 +1,111 @@
+"""The one settings object: every `OCC_*` environment variable the pipeline reads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ingest.errors import ConfigError
+
+_MQTT_SCHEMES = {"mqtt": 1883, "mqtts": 8883}
+
+
+class Settings(BaseSettings):
+    """Read from `OCC_*` environment variables (and a `.env` file when present)."""
+
+    model_config = SettingsConfigDict(env_prefix="OCC_", env_file=".env", extra="ignore")
+
+    mqtt_url: str = "mqtt://127.0.0.1:1883"
+    mqtt_prefix: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")] = (
+        "occupancy"
+    )
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    kafka_topic_prefix: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,100}$")] = "occupancy"
+    kafka_partitions: Annotated[int, Field(ge=1, le=1000)] = 6
+    kafka_replication: Annotated[int, Field(ge=1, le=10)] = 1
+    kafka_linger_ms: Annotated[int, Field(ge=0, le=1000)] = 5
+
+    influx_url: str = "http://127.0.0.1:8086"
+    influx_token: SecretStr = SecretStr("")
+    influx_org: str = "occupancy"
+    influx_bucket: str = "occupancy/autogen"
+
+    site_file: Path | None = None
+    roster_file: Path | None = None
+
+    grafana_url: str = "http://127.0.0.1:3000"
+    grafana_token: SecretStr = SecretStr("")
+
+    bridge_client_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")] = (
+        "occupancy-bridge"
+    )
+    bridge_max_inflight: Annotated[int, Field(ge=1, le=65535)] = 1000
+    bridge_session_expiry_s: Annotated[int, Field(ge=60)] = 7 * 24 * 3600
+    bridge_stats_interval_s: Annotated[float, Field(gt=0)] = 30.0
+
+    @field_validator("mqtt_url")
+    @classmethod
+    def _check_mqtt_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in _MQTT_SCHEMES or not parts.hostname:
+            raise ValueError("must look like mqtt://[user:pass@]host[:port] or mqtts://…")
+        parts.port  # noqa: B018 - raises ValueError on a port that is not a number
+        return value
+
+    @field_validator("kafka_bootstrap")
+    @classmethod
+    def _check_bootstrap(cls, value: str) -> str:
+        for server in value.split(","):
+            host, sep, port = server.strip().rpartition(":")
+            if not sep or not host or not port.isdigit():
+                raise ValueError("must be a comma-separated list of host:port")
+        return value
+
+    @property
+    def mqtt(self) -> MqttAddress:
+        return MqttAddress.from_url(self.mqtt_url)
+
+    def kafka_topic(self, name: str) -> str:
+        """The full Kafka topic name for a logical topic (`door`, `checkin`, …)."""
+        return f"{self.kafka_topic_prefix}.{name}"
+
+
+class MqttAddress:
+    """Where and how to connect to the MQTT broker, split out of `OCC_MQTT_URL`."""
+
+    def __init__(
+        self, host: str, port: int, tls: bool, username: str | None, password: str | None
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.tls = tls
+        self.username = username
+        self.password = password
+
+    @classmethod
+    def from_url(cls, url: str) -> MqttAddress:
+        parts = urlsplit(url)
+        return cls(
+            host=parts.hostname or "127.0.0.1",
+            port=parts.port or _MQTT_SCHEMES[parts.scheme],
+            tls=parts.scheme == "mqtts",
+            username=parts.username,
+            password=parts.password,
+        )
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment, or a ConfigError naming the variable at fault."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = ".".join(str(p) for p in error["loc"]) or "settings"
+        message = str(error["msg"]).removeprefix("Value error, ")
+        raise ConfigError(
+            f"Setting OCC_{field.upper()} is invalid: {message} (got {error.get('input')!r})."
+        ) from None

@@ -1,0 +1,1 @@
+"""Processors: Faust workers keeping occupancy and attendance."""
