@@ -11,7 +11,7 @@ class ConfigError(OccupancyError):
     """A setting, site file or roster file is wrong; the message is one sentence naming it."""
 
 
-class PayloadRejected(OccupancyError):
+class PayloadRejected(OccupancyError):  # noqa: N818 - the name says what happened to the payload
     """An incoming MQTT message broke the contract.
 
     `reason` is a short machine-readable code (it becomes the dead-letter record's

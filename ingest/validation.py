@@ -1,0 +1,126 @@
+"""Turning an MQTT message into a Kafka record, or a rejection with a machine-readable reason."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TypeVar
+
+from pydantic import ValidationError
+
+from ingest.errors import PayloadRejected
+from ingest.models import CheckinRecord, DoorEvent, DoorRecord, KioskEvent
+from ingest.site import Site
+from ingest.topics import DoorTopic, KioskTopic, parse_topic
+
+MAX_PAYLOAD_BYTES = 4096
+MAX_CLOCK_AHEAD = timedelta(minutes=5)
+
+REASONS = (
+    "too_large",
+    "unknown_topic",
+    "bad_identifier",
+    "unknown_building",
+    "unknown_room",
+    "unknown_sensor",
+    "sensor_room_mismatch",
+    "unknown_kiosk",
+    "bad_json",
+    "invalid_payload",
+    "future_timestamp",
+)
+"""Every reason a message can be rejected for; dead-letter records carry one of these."""
+
+Record = DoorRecord | CheckinRecord
+E = TypeVar("E", DoorEvent, KioskEvent)
+
+
+class Validator:
+    """Checks messages against the contract and the site; pure, so it is fuzzed directly."""
+
+    def __init__(self, site: Site, prefix: str) -> None:
+        self._site = site
+        self._prefix = prefix
+
+    def validate(self, topic: str, payload: bytes, received_at: datetime) -> Record:
+        """The record to forward, or PayloadRejected saying why not. Never raises otherwise."""
+        if len(payload) > MAX_PAYLOAD_BYTES:
+            raise PayloadRejected(
+                "too_large", f"payload is {len(payload)} bytes, the limit is {MAX_PAYLOAD_BYTES}"
+            )
+        where = parse_topic(self._prefix, topic)
+        if isinstance(where, DoorTopic):
+            self._check_door(where)
+            door = _parse(DoorEvent, payload)
+            _check_clock(door.ts, received_at)
+            return DoorRecord(
+                building=where.building,
+                room=where.room,
+                sensor=where.sensor,
+                **door.model_dump(),
+                received_at=received_at,
+            )
+        if isinstance(where, KioskTopic):
+            self._check_kiosk(where)
+            tap = _parse(KioskEvent, payload)
+            _check_clock(tap.ts, received_at)
+            return CheckinRecord(
+                building=where.building,
+                kiosk=where.kiosk,
+                **tap.model_dump(),
+                received_at=received_at,
+            )
+        raise PayloadRejected(
+            "unknown_topic", f"topic {topic!r} is not a door sensor or kiosk topic"
+        )
+
+    def _check_door(self, where: DoorTopic) -> None:
+        if self._site.building(where.building) is None:
+            raise PayloadRejected(
+                "unknown_building", f"building {where.building!r} is not in the site file"
+            )
+        if self._site.room(where.building, where.room) is None:
+            raise PayloadRejected(
+                "unknown_room", f"room {where.room!r} is not in building {where.building!r}"
+            )
+        sensor = self._site.sensor(where.building, where.sensor)
+        if sensor is None:
+            raise PayloadRejected(
+                "unknown_sensor", f"sensor {where.sensor!r} is not in building {where.building!r}"
+            )
+        if sensor.room != where.room:
+            raise PayloadRejected(
+                "sensor_room_mismatch",
+                f"sensor {where.sensor!r} belongs to room {sensor.room!r}, not {where.room!r}",
+            )
+
+    def _check_kiosk(self, where: KioskTopic) -> None:
+        if self._site.building(where.building) is None:
+            raise PayloadRejected(
+                "unknown_building", f"building {where.building!r} is not in the site file"
+            )
+        if not self._site.has_kiosk(where.building, where.kiosk):
+            raise PayloadRejected(
+                "unknown_kiosk", f"kiosk {where.kiosk!r} is not in building {where.building!r}"
+            )
+
+
+def _parse(model: type[E], payload: bytes) -> E:
+    try:
+        return model.model_validate_json(payload)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False, include_input=False)[0]
+        if first["type"] in {"json_invalid", "json_type"}:
+            raise PayloadRejected("bad_json", f"payload is not JSON: {first['msg']}") from None
+        field = ".".join(str(p) for p in first["loc"]) or "payload"
+        more = exc.error_count() - 1
+        tail = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
+        raise PayloadRejected("invalid_payload", f"{field}: {first['msg']}{tail}") from None
+
+
+def _check_clock(ts: datetime, received_at: datetime) -> None:
+    if ts - received_at > MAX_CLOCK_AHEAD:
+        raise PayloadRejected(
+            "future_timestamp",
+            f"ts {ts.isoformat()} is {(ts - received_at).total_seconds():.0f} s ahead of the "
+            f"pipeline's clock (at most {MAX_CLOCK_AHEAD.total_seconds():.0f} s allowed)",
+        )
