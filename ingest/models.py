@@ -17,7 +17,6 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    PlainSerializer,
     StringConstraints,
 )
 
@@ -33,10 +32,8 @@ MAX_COUNT_PER_MESSAGE = 10_000
 MAX_SEQ = 2**63 - 1
 
 Count = Annotated[int, Field(ge=0, le=MAX_COUNT_PER_MESSAGE)]
-Timestamp = Annotated[
-    AwareDatetime,
-    PlainSerializer(lambda ts: ts.isoformat(), return_type=str, when_used="json"),
-]
+Timestamp = AwareDatetime
+"""RFC 3339 with an offset; written back as ISO 8601 (UTC as `Z`)."""
 
 
 class _Wire(BaseModel):

@@ -41,8 +41,6 @@ class Settings(BaseSettings):
     grafana_token: SecretStr = SecretStr("")
 
     bridge_client_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")] = "occupancy-bridge"
-    bridge_max_inflight: Annotated[int, Field(ge=1, le=65535)] = 1000
-    bridge_session_expiry_s: Annotated[int, Field(ge=60)] = 7 * 24 * 3600
     bridge_stats_interval_s: Annotated[float, Field(gt=0)] = 30.0
     bridge_drain_timeout_s: Annotated[float, Field(gt=0)] = 30.0
 

@@ -166,6 +166,7 @@ def test_door_shaped_json_is_accepted_only_when_valid(
         assert rejected.reason in REASONS
         return
     # Accepted: then it honoured the contract, field by field.
+    assert isinstance(record, DoorRecord)
     assert set(value) <= {"seq", "ts", "entered", "exited", "event_id"}
     assert isinstance(value["seq"], int) and not isinstance(value["seq"], bool)
     assert record.seq == value["seq"] >= 0
@@ -188,5 +189,5 @@ def test_every_valid_door_event_is_accepted_unchanged(
     if event_id is not None:
         body["event_id"] = event_id
     record = validator.validate(DOOR, json.dumps(body).encode(), NOW)
-    assert (record.seq, record.ts, record.entered, record.exited) == (seq, ts, entered, exited)
     assert isinstance(record, DoorRecord) and record.event_id == event_id
+    assert (record.seq, record.ts, record.entered, record.exited) == (seq, ts, entered, exited)

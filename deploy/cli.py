@@ -1,0 +1,146 @@
+"""The `occupancy` command line: one entry point for operators, vendors and tests."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from ingest.errors import ConfigError, OccupancyError
+from ingest.settings import Settings, load_settings
+from ingest.site import Site, load_site
+
+
+class _Group(click.Group):
+    """Turns our own errors into one sentence on stderr and exit status 2, not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except OccupancyError as exc:
+            click.echo(f"occupancy: {exc}", err=True)
+            ctx.exit(2)
+
+
+@click.group(cls=_Group)
+@click.option("--log-level", default="INFO", show_default=True, help="Python log level.")
+@click.pass_context
+def main(ctx: click.Context, log_level: str) -> None:
+    """Occupancy and attendance monitoring pipeline."""
+    from ingest.logs import setup_logging
+
+    setup_logging(log_level)
+    ctx.ensure_object(dict)
+
+
+def _settings() -> Settings:
+    return load_settings()
+
+
+def _site(settings: Settings) -> Site:
+    if settings.site_file is None:
+        raise ConfigError("Setting OCC_SITE_FILE is not set: point it at a site file (YAML).")
+    return load_site(settings.site_file)
+
+
+@main.command()
+def bridge() -> None:
+    """Move door and kiosk messages from MQTT into Kafka (runs until SIGTERM)."""
+    from ingest.bridge import Bridge
+
+    settings = _settings()
+    site = _site(settings)
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        await Bridge(settings, site).run(stop)
+
+    asyncio.run(run())
+
+
+@main.command()
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+def schema(folder: Path) -> None:
+    """Write the JSON Schemas of every MQTT payload into FOLDER."""
+    from ingest.schema import write_schemas
+
+    for path in write_schemas(folder):
+        click.echo(str(path))
+
+
+@main.group()
+def site() -> None:
+    """Site files: buildings, rooms, sensors, kiosks, policy levels."""
+
+
+@site.command("check")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the resolved site as JSON.")
+@click.option("--level", help="Resolve limits under this policy level (default: active).")
+def site_check(file: Path, as_json: bool, level: str | None) -> None:
+    """Validate a site file and summarise it."""
+    loaded = load_site(file)
+    if level is not None and level not in loaded.policy.levels:
+        raise ConfigError(
+            f"{file}: policy level {level!r} is not one of "
+            f"{', '.join(sorted(loaded.policy.levels))}."
+        )
+    resolved = loaded.resolved(level)
+    if as_json:
+        click.echo(json.dumps(resolved, indent=2, ensure_ascii=False))
+        return
+    _print_site(file, resolved)
+
+
+def _print_site(file: Path, resolved: dict[str, Any]) -> None:
+    console = Console()
+    policy = resolved["policy"]
+    console.print(
+        f"[bold]{file}[/bold]: valid — policy level [bold]{policy['active']}[/bold] "
+        f"(levels: {', '.join(policy['levels'])}; warning at {policy['warn_ratio']:.0%})"
+    )
+    for building in resolved["buildings"]:
+        table = Table(title=f"{building['name']} ({building['id']}, {building['timezone']})")
+        for column in ("floor", "room", "type", "capacity", "limit", "sensors"):
+            table.add_column(column, justify="right" if column in {"capacity", "limit"} else "left")
+        sensors: dict[str, int] = {}
+        for s in building["sensors"]:
+            sensors[s["room"]] = sensors.get(s["room"], 0) + 1
+        for room in building["rooms"]:
+            limit = str(room["limit"]) + (" (fixed)" if room["explicit_limit"] else "")
+            table.add_row(
+                "" if room["floor"] is None else str(room["floor"]),
+                f"{room['id']} — {room['name']}",
+                room["type"],
+                str(room["capacity"]),
+                limit,
+                str(sensors.get(room["id"], 0)),
+            )
+        console.print(table)
+        kiosks = ", ".join(k["id"] for k in building["kiosks"]) or "none"
+        console.print(
+            f"  {len(building['rooms'])} rooms, {len(building['sensors'])} door sensors, "
+            f"kiosks: {kiosks}; daily reset {building['reset_time']}"
+        )
+
+
+def _add_stack_commands() -> None:
+    from deploy.local.commands import stack
+
+    main.add_command(stack)
+
+
+_add_stack_commands()
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,380 @@
+"""The MQTT→Kafka bridge: every device message lands in Kafka before MQTT hears it was received.
+
+paho runs on the asyncio loop (see `mqtt_loop`); each message lands in an inbox from which
+the bridge validates what has arrived, produces it (or its dead-letter record) with aiokafka in
+one batch per partition, and sends the MQTT PUBACKs only from that batch's delivery
+callback (paho `manual_ack`). Until then the broker keeps the message in our persistent
+session and redelivers it after any crash, so the guarantee is at-least-once; consumers
+drop the repeats by the sensor's `seq`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+from collections import Counter, deque
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+from aiokafka.partitioner import DefaultPartitioner
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from paho.mqtt.properties import Properties
+from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential
+
+from ingest.errors import PayloadRejected
+from ingest.kafka import ensure_topics, make_producer
+from ingest.logs import kv
+from ingest.models import CheckinRecord, DeadLetter, DoorRecord, utcnow
+from ingest.mqtt_loop import AsyncioMqtt
+from ingest.settings import Settings
+from ingest.site import Site
+from ingest.topics import Wildcards
+from ingest.validation import Validator
+
+log = logging.getLogger(__name__)
+
+_RETRY_WAIT = wait_exponential(multiplier=0.2, max=30)
+# Upper bound of messages taken from the inbox per round; bigger rounds batch better but
+# hold acknowledgements back longer.
+_ROUND = 5000
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """One MQTT message as the network thread saw it."""
+
+    mid: int
+    qos: int
+    topic: str
+    payload: bytes
+    received_at: datetime
+    redelivered: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """What one message becomes in Kafka."""
+
+    topic: str
+    key: bytes
+    value: bytes
+
+
+Pending = tuple[Incoming, Outgoing]
+
+
+class Bridge:
+    """Moves door and kiosk messages from MQTT into Kafka; see the module docstring."""
+
+    def __init__(self, settings: Settings, site: Site) -> None:
+        self._settings = settings
+        self._validator = Validator(site, settings.mqtt_prefix)
+        self._wildcards = Wildcards(settings.mqtt_prefix)
+        self._topics = {
+            DoorRecord: settings.kafka_topic("door"),
+            CheckinRecord: settings.kafka_topic("checkin"),
+        }
+        self._deadletter = settings.kafka_topic("deadletter")
+        self._inbox: deque[Incoming] = deque()
+        self._inbox_ready = asyncio.Event()
+        self._mqtt: AsyncioMqtt | None = None
+        self._partitions: dict[str, list[int]] = {}
+        self._partition_of: dict[tuple[str, bytes], int] = {}
+        self._producer: AIOKafkaProducer | None = None
+        self._client = self._make_client()
+        self._inflight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._retrying: set[asyncio.Task[None]] = set()
+        self.counters: Counter[str] = Counter()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Bridge until `stop` is set, then drain what is in flight and return."""
+        self._producer = await self._start_producer()
+        self._mqtt = AsyncioMqtt(self._client)
+        try:
+            await self._ensure_topics()
+            await self._load_partitions()
+            await self._connect_mqtt()
+            stats = asyncio.create_task(self._log_stats_periodically())
+            pump = asyncio.create_task(self._pump())
+            stopping = asyncio.create_task(stop.wait())
+            await asyncio.wait({pump, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            for task in (pump, stopping, stats):
+                task.cancel()
+            if pump.done() and not pump.cancelled() and pump.exception() is not None:
+                raise pump.exception()  # type: ignore[misc]
+            await self._drain()
+        finally:
+            await self._mqtt.close()
+            await self._producer.stop()
+            self._log_stats("bridge_stopped")
+
+    # --- MQTT side -------------------------------------------------------------------
+
+    def _make_client(self) -> mqtt.Client:
+        # MQTT 3.1.1 on purpose: paho parses MQTT 5 properties on every PUBLISH (a tenth of
+        # the bridge's CPU, measured), and the bridge needs no MQTT 5 feature. Flow control
+        # is the broker's `max_inflight_messages`; session expiry its
+        # `persistent_client_expiration` (both set in deploy/local/mosquitto.conf).
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=self._settings.bridge_client_id,
+            protocol=MQTTProtocolVersion.MQTTv311,
+            clean_session=False,
+            manual_ack=True,
+        )
+        address = self._settings.mqtt
+        if address.username:
+            client.username_pw_set(address.username, address.password)
+        if address.tls:
+            client.tls_set(cert_reqs=ssl.CERT_REQUIRED)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        return client
+
+    async def _connect_mqtt(self) -> None:
+        assert self._mqtt is not None
+        address = self._settings.mqtt
+        await self._mqtt.connect(address.host, address.port, keepalive=30)
+
+    def _on_connect(
+        self,
+        client: mqtt.Client,
+        userdata: Any,
+        flags: mqtt.ConnectFlags,
+        reason: Any,
+        properties: Properties | None,
+    ) -> None:
+        if reason.is_failure:
+            log.warning(kv("mqtt_connect_failed", reason=reason))
+            return
+        log.info(kv("mqtt_connected", session_present=flags.session_present))
+        client.subscribe([(self._wildcards.doors, 1), (self._wildcards.kiosks, 1)])
+
+    def _on_disconnect(
+        self,
+        client: mqtt.Client,
+        userdata: Any,
+        flags: mqtt.DisconnectFlags,
+        reason: Any,
+        properties: Properties | None,
+    ) -> None:
+        log.warning(kv("mqtt_disconnected", reason=reason))
+        assert self._mqtt is not None
+        self._mqtt.lost()
+
+    def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+        # Runs on the asyncio loop, inside paho's read callback.
+        incoming = Incoming(
+            mid=message.mid,
+            qos=message.qos,
+            topic=message.topic,
+            payload=bytes(message.payload),
+            received_at=utcnow(),
+            redelivered=bool(message.dup),
+        )
+        self._inbox.append(incoming)
+        self._inbox_ready.set()
+
+    # --- Kafka side ------------------------------------------------------------------
+
+    async def _start_producer(self) -> AIOKafkaProducer:
+        async for attempt in self._retrying_kafka("kafka_producer_start"):
+            with attempt:
+                producer = make_producer(self._settings)
+                try:
+                    await producer.start()
+                except BaseException:
+                    await producer.stop()
+                    raise
+                return producer
+        raise AssertionError("unreachable: retries forever")
+
+    async def _ensure_topics(self) -> None:
+        async for attempt in self._retrying_kafka("kafka_topics"):
+            with attempt:
+                await ensure_topics(self._settings)
+
+    async def _load_partitions(self) -> None:
+        assert self._producer is not None
+        for topic in (*self._topics.values(), self._deadletter):
+            self._partitions[topic] = sorted(await self._producer.partitions_for(topic))
+
+    def _partition(self, topic: str, key: bytes) -> int:
+        """Kafka's default (murmur2) partition, so every producer of a key agrees with us."""
+        cached = self._partition_of.get((topic, key))
+        if cached is None:
+            partitions = self._partitions[topic]
+            cached = DefaultPartitioner()(key, partitions, partitions)
+            self._partition_of[(topic, key)] = cached
+        return cached
+
+    async def _pump(self) -> None:
+        while True:
+            await self._inbox_ready.wait()
+            self._inbox_ready.clear()
+            while self._inbox:
+                round_ = [self._inbox.popleft() for _ in range(min(_ROUND, len(self._inbox)))]
+                await self._forward(round_)
+
+    async def _forward(self, round_: list[Incoming]) -> None:
+        groups: dict[tuple[str, int], list[Pending]] = {}
+        for incoming in round_:
+            outgoing = self._route(incoming)
+            partition = self._partition(outgoing.topic, outgoing.key)
+            groups.setdefault((outgoing.topic, partition), []).append((incoming, outgoing))
+        self.counters["received"] += len(round_)
+        self.counters["redelivered"] += sum(1 for i in round_ if i.redelivered)
+        self._inflight += len(round_)
+        self._idle.clear()
+        unsent = list(groups.items())
+        try:
+            while unsent:
+                (topic, partition), pending = unsent[0]
+                await self._send_batch(topic, partition, pending)
+                unsent.pop(0)
+        except asyncio.CancelledError:
+            # Never reached Kafka, never acknowledged: the broker redelivers them.
+            self._settle(sum(len(pending) for _, pending in unsent))
+            raise
+
+    async def _send_batch(self, topic: str, partition: int, pending: list[Pending]) -> None:
+        assert self._producer is not None
+        start = 0
+        while start < len(pending):
+            builder = self._producer.create_batch()
+            end = start
+            while end < len(pending):
+                outgoing = pending[end][1]
+                if builder.append(key=outgoing.key, value=outgoing.value, timestamp=None) is None:
+                    break
+                end += 1
+            # Payloads are at most 4 KiB, so one record always fits an empty batch.
+            assert end > start, "a record larger than max_batch_size"
+            chunk = pending[start:end]
+            try:
+                delivery = await self._producer.send_batch(builder, topic, partition=partition)
+            except KafkaError as exc:
+                self._retry(chunk, exc)
+            else:
+                delivery.add_done_callback(lambda done, c=chunk: self._delivered(c, done))
+            start = end
+
+    def _route(self, incoming: Incoming) -> Outgoing:
+        try:
+            record = self._validator.validate(
+                incoming.topic, incoming.payload, incoming.received_at
+            )
+        except PayloadRejected as rejected:
+            return self._dead_letter(incoming, rejected)
+        except Exception as exc:
+            # A bug must not crash-loop the bridge on one message; the original bytes stay
+            # in the dead-letter topic and can be replayed once the bug is fixed.
+            log.exception(kv("validator_crashed", topic=incoming.topic))
+            return self._dead_letter(incoming, PayloadRejected("internal_error", repr(exc)))
+        return Outgoing(
+            self._topics[type(record)], record.key.encode(), record.model_dump_json().encode()
+        )
+
+    def _dead_letter(self, incoming: Incoming, rejected: PayloadRejected) -> Outgoing:
+        self.counters[f"rejected.{rejected.reason}"] += 1
+        letter = DeadLetter.of(
+            incoming.topic,
+            incoming.payload,
+            rejected.reason,
+            rejected.detail,
+            incoming.received_at,
+        )
+        return Outgoing(
+            self._deadletter, incoming.topic.encode(), letter.model_dump_json().encode()
+        )
+
+    def _delivered(self, chunk: list[Pending], done: asyncio.Future[Any]) -> None:
+        if done.cancelled():
+            return  # the producer is shutting down; the broker redelivers after reconnect
+        error = done.exception()
+        if error is not None:
+            self._retry(chunk, error)
+            return
+        self._acknowledge(chunk)
+
+    def _acknowledge(self, chunk: Iterable[Pending]) -> None:
+        settled = 0
+        for incoming, outgoing in chunk:
+            if incoming.qos > 0:
+                self._client.ack(incoming.mid, incoming.qos)
+            self.counters[
+                "dead_lettered" if outgoing.topic == self._deadletter else "forwarded"
+            ] += 1
+            settled += 1
+        self._settle(settled)
+
+    def _settle(self, count: int) -> None:
+        self._inflight -= count
+        if self._inflight == 0:
+            self._idle.set()
+
+    def _retry(self, chunk: list[Pending], error: BaseException) -> None:
+        """Resend a chunk whose batch failed, one record at a time, until Kafka takes each."""
+        self.counters["kafka_retries"] += 1
+        log.warning(kv("kafka_send_failed", records=len(chunk), error=type(error).__name__))
+        for pending in chunk:
+            task = asyncio.get_running_loop().create_task(self._send_until_delivered(*pending))
+            self._retrying.add(task)
+            task.add_done_callback(self._retrying.discard)
+
+    async def _send_until_delivered(self, incoming: Incoming, outgoing: Outgoing) -> None:
+        assert self._producer is not None
+        async for attempt in self._retrying_kafka("kafka_send_retry"):
+            with attempt:
+                delivery = await self._producer.send(
+                    outgoing.topic, outgoing.value, key=outgoing.key
+                )
+                await delivery
+        self._acknowledge([(incoming, outgoing)])
+
+    def _retrying_kafka(self, what: str) -> AsyncRetrying:
+        def before_sleep(state: Any) -> None:
+            # One line per outage, then one per ten attempts: enough to see it still tries.
+            if state.attempt_number == 1 or state.attempt_number % 10 == 0:
+                log.warning(
+                    kv(
+                        "kafka_unavailable",
+                        action=what,
+                        attempt=state.attempt_number,
+                        error=type(state.outcome.exception()).__name__,
+                    )
+                )
+
+        return AsyncRetrying(
+            wait=_RETRY_WAIT,
+            retry=retry_if_exception_type((KafkaError, OSError)),
+            before_sleep=before_sleep,
+            reraise=True,
+        )
+
+    async def _drain(self) -> None:
+        """Wait for every message already sent to Kafka to be confirmed and acknowledged."""
+        log.info(kv("bridge_draining", inflight=self._inflight))
+        try:
+            await asyncio.wait_for(self._idle.wait(), self._settings.bridge_drain_timeout_s)
+        except TimeoutError:
+            # Safe to give up: what is not acknowledged stays in the broker's session.
+            log.warning(kv("bridge_drain_timeout", inflight=self._inflight))
+
+    async def _log_stats_periodically(self) -> None:
+        while True:
+            await asyncio.sleep(self._settings.bridge_stats_interval_s)
+            self._log_stats("bridge_stats")
+
+    def _log_stats(self, event: str) -> None:
+        fields = {name.replace(".", "_"): value for name, value in sorted(self.counters.items())}
+        log.info(kv(event, inflight=self._inflight, **fields))

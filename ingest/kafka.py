@@ -1,0 +1,86 @@
+"""The pipeline's Kafka topics, created explicitly, and a producer with safe defaults."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from dataclasses import dataclass, field
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+
+from ingest.logs import kv
+from ingest.settings import Settings
+
+log = logging.getLogger(__name__)
+
+_COMPACTED = {"cleanup.policy": "compact"}
+_WEEK_MS = str(7 * 24 * 3600 * 1000)
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    """A logical topic: its name after the prefix, how it is partitioned and cleaned."""
+
+    name: str
+    partitioned: bool = True
+    config: dict[str, str] = field(default_factory=dict)
+
+
+TOPICS = (
+    TopicSpec("door", config={"retention.ms": _WEEK_MS}),
+    TopicSpec("checkin", config={"retention.ms": _WEEK_MS}),
+    TopicSpec("deadletter", partitioned=False, config={"retention.ms": _WEEK_MS}),
+    TopicSpec("room-state", config=_COMPACTED),
+    TopicSpec("alerts"),
+    # One partition: policy changes and room edits must be read in the order written.
+    TopicSpec("config", partitioned=False, config=_COMPACTED),
+)
+
+
+def topic_names(settings: Settings) -> list[str]:
+    return [settings.kafka_topic(spec.name) for spec in TOPICS]
+
+
+async def ensure_topics(settings: Settings) -> list[str]:
+    """Create every pipeline topic that is missing (never rely on broker auto-create)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [
+            NewTopic(
+                name=settings.kafka_topic(spec.name),
+                num_partitions=settings.kafka_partitions if spec.partitioned else 1,
+                replication_factor=settings.kafka_replication,
+                topic_configs=spec.config,
+            )
+            for spec in TOPICS
+            if settings.kafka_topic(spec.name) not in existing
+        ]
+        if missing:
+            # Another process may create them between our list and create: that is fine.
+            with contextlib.suppress(TopicAlreadyExistsError):
+                await admin.create_topics(missing)
+            absent = {t.name for t in missing} - set(await admin.list_topics())
+            if absent:
+                raise KafkaError(f"topics were not created: {', '.join(sorted(absent))}")
+            log.info(kv("kafka_topics_created", topics=",".join(t.name for t in missing)))
+        return [t.name for t in missing]
+    finally:
+        await admin.close()
+
+
+def make_producer(settings: Settings, **overrides: object) -> AIOKafkaProducer:
+    """A producer that does not lose acknowledged records: acks=all and idempotence."""
+    options: dict[str, object] = {
+        "bootstrap_servers": settings.kafka_bootstrap,
+        "acks": "all",
+        "enable_idempotence": True,
+        "linger_ms": settings.kafka_linger_ms,
+        "max_batch_size": 256 * 1024,
+        "client_id": "occupancy",
+    }
+    options.update(overrides)
+    return AIOKafkaProducer(**options)
