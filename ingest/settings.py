@@ -103,6 +103,19 @@ def load_settings(**overrides: object) -> Settings:
         error = exc.errors()[0]
         field = ".".join(str(p) for p in error["loc"]) or "settings"
         message = str(error["msg"]).removeprefix("Value error, ")
-        raise ConfigError(
-            f"Setting OCC_{field.upper()} is invalid: {message} (got {error.get('input')!r})."
-        ) from None
+        got = _redacted(field, error.get("input"))
+        raise ConfigError(f"Setting OCC_{field.upper()} is invalid: {message}{got}.") from None
+
+
+def _redacted(field: str, value: object) -> str:
+    """What to echo of a bad value: nothing of a secret, no password out of a URL."""
+    if field in _SECRET_FIELDS:
+        return ""
+    if isinstance(value, str) and "@" in value:
+        parts = urlsplit(value)
+        if parts.password:
+            value = value.replace(f":{parts.password}@", ":***@", 1)
+    return f" (got {value!r})"
+
+
+_SECRET_FIELDS = frozenset({"influx_token", "grafana_token"})

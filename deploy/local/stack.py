@@ -43,7 +43,8 @@ REPO_ROOT = DEPLOY_DIR.parent
 _LAUNCH_ORDER = ("kafka", "mosquitto", "influxdb", "influx-proxy")
 # (command, Debian package) each service needs; Maven is needed only for the first Kafka fetch.
 _REQUIRES = {
-    "mosquitto": [("mosquitto", "mosquitto")],
+    # mosquitto_pub/_sub come along for operators poking at the stack by hand.
+    "mosquitto": [("mosquitto", "mosquitto"), ("mosquitto_pub", "mosquitto-clients")],
     "kafka": [("java", "openjdk-17-jre-headless")],
     "influxdb": [("influxd", "influxdb")],
     "influx-proxy": [],

@@ -1,0 +1,1 @@
+"""Helpers that tests share for driving the real services: MQTT, Kafka, our processes."""
