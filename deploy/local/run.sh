@@ -8,6 +8,7 @@ cd "$(dirname "$0")/../.."
 bash deploy/local/setup.sh
 .venv/bin/occupancy stack up
 eval "$(.venv/bin/occupancy stack env)"
+export OCC_BRIDGE_STATS_INTERVAL_S=${OCC_BRIDGE_STATS_INTERVAL_S:-5}
 echo
 echo "Bridge running: publish door events to $OCC_MQTT_URL (see README), Ctrl-C to stop."
 exec .venv/bin/occupancy bridge
