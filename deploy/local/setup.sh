@@ -14,8 +14,15 @@ fi
 extras=""
 [[ "${1:-}" == "--dev" ]] && extras="[dev]"
 
-if [[ ! -x .venv/bin/python ]]; then
-    "$python" -m venv .venv
-    .venv/bin/python -m pip install --quiet --upgrade pip
+mkdir -p .run
+log=.run/setup.log
+# pip and setuptools are chatty even when all is well: keep it in a log, show it on failure.
+if ! {
+    [[ -x .venv/bin/python ]] || "$python" -m venv .venv
+    .venv/bin/python -m pip install --upgrade pip
+    .venv/bin/python -m pip install --disable-pip-version-check -e ".${extras}"
+} >"$log" 2>&1; then
+    cat "$log" >&2
+    echo "setup: installing the project into .venv failed (log above, also in $log)." >&2
+    exit 1
 fi
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".${extras}"
