@@ -233,18 +233,10 @@ class Bridge:
             groups.setdefault((outgoing.topic, partition), []).append((incoming, outgoing))
         self.counters["received"] += len(round_)
         self.counters["redelivered"] += sum(1 for i in round_ if i.redelivered)
-        self._inflight += len(round_)
-        self._idle.clear()
-        unsent = list(groups.items())
-        try:
-            while unsent:
-                (topic, partition), pending = unsent[0]
-                await self._send_batch(topic, partition, pending)
-                unsent.pop(0)
-        except asyncio.CancelledError:
-            # Never reached Kafka, never acknowledged: the broker redelivers them.
-            self._settle(sum(len(pending) for _, pending in unsent))
-            raise
+        # Cancelled on the way (SIGTERM): what was not handed to Kafka is not in flight and
+        # not acknowledged, so the broker redelivers it to the next bridge.
+        for (topic, partition), pending in groups.items():
+            await self._send_batch(topic, partition, pending)
 
     async def _send_batch(self, topic: str, partition: int, pending: list[Pending]) -> None:
         assert self._producer is not None
@@ -261,12 +253,20 @@ class Bridge:
             assert end > start, "a record larger than max_batch_size"
             chunk = pending[start:end]
             try:
+                # Its only waits come before the batch is queued: a cancellation here means
+                # the chunk never left.
                 delivery = await self._producer.send_batch(builder, topic, partition=partition)
             except KafkaError as exc:
+                self._hand_off(chunk)
                 self._retry(chunk, exc)
             else:
+                self._hand_off(chunk)
                 delivery.add_done_callback(lambda done, c=chunk: self._delivered(c, done))
             start = end
+
+    def _hand_off(self, chunk: list[Pending]) -> None:
+        self._inflight += len(chunk)
+        self._idle.clear()
 
     def _route(self, incoming: Incoming) -> Outgoing:
         try:

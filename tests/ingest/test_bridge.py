@@ -162,6 +162,7 @@ def test_bridge_killed_mid_stream_loses_nothing(
         killed_at = run.counts()
         time.sleep(1.0)  # messages keep arriving and queue in the broker for the session
         bridge = run.start()
+        bridge.wait_for("event=mqtt_connected")
         publisher.join(timeout=180)
         assert not publisher.is_alive()
         run.wait_until_all_in(corpus)
@@ -226,3 +227,38 @@ def test_dead_letter_records_are_readable_json(
     body = json.loads(record.value)
     assert body["topic"] == topic and body["reason"] == "bad_json"
     assert DeadLetter.model_validate(body).payload == b"\xff not json"
+
+
+def test_sigterm_mid_stream_drains_and_exits_0(
+    stack_env: dict[str, str], sample_site: Site, tmp_path: Path
+) -> None:
+    run = BridgeRun(stack_env, tmp_path)
+    corpus = mixed_corpus(sample_site, 6000, seed=4, tag=run.tag)
+    publisher = threading.Thread(
+        target=publish,
+        args=(stack_env["OCC_MQTT_URL"], corpus.messages, f"pub-{run.tag}"),
+        kwargs={"pause_every": 100},
+    )
+    bridge = run.start()
+    publisher.start()
+    try:
+        wait_for_counts(run.bootstrap, [run.door], lambda c: c[run.door] >= 1000, timeout=120)
+        started = time.monotonic()
+        status = bridge.terminate()
+        stopped_in = time.monotonic() - started
+        stopped_at = run.counts()
+        first_output = bridge.output()
+        bridge = run.start()
+        bridge.wait_for("event=mqtt_connected")
+        publisher.join(timeout=180)
+        run.wait_until_all_in(corpus)
+    finally:
+        publisher.join(timeout=5)
+        assert bridge.terminate() == 0
+    assert status == 0
+    assert stopped_at[run.door] < len(corpus.door_ids), "the SIGTERM landed mid-stream"
+    # Drained, not timed out: everything handed to Kafka was confirmed and acknowledged.
+    assert "bridge_drain_timeout" not in first_output
+    assert stats_line(first_output)["inflight"] == 0
+    assert stopped_in < 20
+    check_delivery(run, corpus)

@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 
@@ -39,6 +40,14 @@ class Command:
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")
+
+    def wait_for(self, text: str, timeout: float = 60) -> None:
+        """Wait until `text` appears in the output (e.g. a readiness log line)."""
+        deadline = time.monotonic() + timeout
+        while text not in self.output():
+            assert self.process.poll() is None, f"exited early:\n{self.output()[-2000:]}"
+            assert time.monotonic() < deadline, f"no {text!r} in:\n{self.output()[-2000:]}"
+            time.sleep(0.1)
 
     def _close(self) -> None:
         if self.process.poll() is None:
