@@ -13,23 +13,13 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from ingest.errors import ConfigError, OccupancyError
+from deploy.command_group import CommandGroup
+from ingest.errors import ConfigError
 from ingest.settings import Settings, load_settings
 from ingest.site import Site, load_site
 
 
-class _Group(click.Group):
-    """Turns our own errors into one sentence on stderr and exit status 2, not a traceback."""
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except OccupancyError as exc:
-            click.echo(f"occupancy: {exc}", err=True)
-            ctx.exit(2)
-
-
-@click.group(cls=_Group)
+@click.group(cls=CommandGroup)
 @click.option("--log-level", default="INFO", show_default=True, help="Python log level.")
 @click.pass_context
 def main(ctx: click.Context, log_level: str) -> None:

@@ -43,6 +43,7 @@ _RETRY_WAIT = wait_exponential(multiplier=0.2, max=30)
 # Upper bound of messages taken from the inbox per round; bigger rounds batch better but
 # hold acknowledgements back longer.
 _ROUND = 5000
+_PARTITION_CACHE_SIZE = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,25 +97,38 @@ class Bridge:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Bridge until `stop` is set, then drain what is in flight and return."""
-        self._producer = await self._start_producer()
-        self._mqtt = AsyncioMqtt(self._client)
+        stopping = asyncio.create_task(stop.wait())
         try:
-            await self._ensure_topics()
-            await self._load_partitions()
-            await self._connect_mqtt()
+            # Kafka or Mosquitto may be down at start-up, and retried for as long as it
+            # takes: a SIGTERM meanwhile must still end the bridge.
+            starting = asyncio.create_task(self._start())
+            await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            if not starting.done():
+                starting.cancel()
+                return
+            starting.result()
             stats = asyncio.create_task(self._log_stats_periodically())
             pump = asyncio.create_task(self._pump())
-            stopping = asyncio.create_task(stop.wait())
             await asyncio.wait({pump, stopping}, return_when=asyncio.FIRST_COMPLETED)
-            for task in (pump, stopping, stats):
+            for task in (pump, stats):
                 task.cancel()
             if pump.done() and not pump.cancelled() and pump.exception() is not None:
-                raise pump.exception()  # type: ignore[misc]
+                pump.result()
             await self._drain()
         finally:
-            await self._mqtt.close()
-            await self._producer.stop()
+            stopping.cancel()
+            if self._mqtt is not None:
+                await self._mqtt.close()
+            if self._producer is not None:
+                await self._producer.stop()
             self._log_stats("bridge_stopped")
+
+    async def _start(self) -> None:
+        self._producer = await self._start_producer()
+        await self._ensure_topics()
+        await self._load_partitions()
+        self._mqtt = AsyncioMqtt(self._client)
+        await self._connect_mqtt()
 
     # --- MQTT side -------------------------------------------------------------------
 
@@ -212,6 +226,9 @@ class Bridge:
         """Kafka's default (murmur2) partition, so every producer of a key agrees with us."""
         cached = self._partition_of.get((topic, key))
         if cached is None:
+            if len(self._partition_of) >= _PARTITION_CACHE_SIZE:
+                # Dead letters are keyed by topic, which a misbehaving client can vary freely.
+                self._partition_of.clear()
             partitions = self._partitions[topic]
             cached = DefaultPartitioner()(key, partitions, partitions)
             self._partition_of[(topic, key)] = cached

@@ -4,31 +4,18 @@ from __future__ import annotations
 
 import shlex
 import time
-from typing import Any
 
 import click
 from rich.console import Console
 from rich.table import Table
 
+from deploy.command_group import CommandGroup
 from deploy.local.stack import ServiceStatus, default_stack
-from ingest.errors import ConfigError
 
-EXIT_CONFIG = 2
 EXIT_NOT_UP = 3
 
 
-class _StackGroup(click.Group):
-    """A ConfigError becomes its one sentence on stderr and exit status 2, not a traceback."""
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except ConfigError as exc:
-            click.echo(f"occupancy: {exc}", err=True)
-            ctx.exit(EXIT_CONFIG)
-
-
-@click.group(cls=_StackGroup)
+@click.group(cls=CommandGroup)
 def stack() -> None:
     """The local stack on 127.0.0.1, kept in OCC_STACK_DIR (default .run/stack).
 

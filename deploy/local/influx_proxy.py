@@ -20,6 +20,8 @@ from aiohttp import ClientError, ClientSession, ClientTimeout, TCPConnector, web
 from multidict import CIMultiDict
 from yarl import URL
 
+from ingest.logs import kv
+
 log = logging.getLogger("deploy.local.influx_proxy")  # not __main__ under -m
 
 # InfluxDB's own default http max-body-size (25 MB); aiohttp's default of 1 MiB would reject
@@ -85,7 +87,9 @@ async def _proxy(request: web.Request) -> web.Response:
                 status=response.status, body=payload, headers=_forwardable(response.headers)
             )
     except ClientError as exc:
-        log.warning("upstream failed method=%s path=%s error=%r", request.method, url.path, exc)
+        log.warning(
+            kv("influx_upstream_failed", method=request.method, path=url.path, error=repr(exc))
+        )
         return web.Response(status=502, text=f"InfluxDB at {upstream} did not answer: {exc}\n")
 
 
@@ -119,7 +123,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(
         level=logging.INFO, format="ts=%(asctime)s level=%(levelname)s logger=%(name)s %(message)s"
     )
-    log.info("proxy starting listen=%s upstream=%s", args.listen, args.upstream)
+    log.info(kv("influx_proxy_starting", listen=args.listen, upstream=args.upstream))
     # auto_decompress=False: a gzip body must reach InfluxDB still gzipped, as its header says.
     web.run_app(
         make_app(URL(args.upstream)),

@@ -30,6 +30,7 @@ from urllib.parse import urlencode
 
 import deploy
 from ingest.errors import ConfigError
+from ingest.logs import kv
 
 log = logging.getLogger(__name__)
 
@@ -314,11 +315,7 @@ class Stack:
         self._children[child.pid] = child
         svc.pid_file.write_text(f"{child.pid}\n")
         log.info(
-            "service started name=%s pid=%d port=%d log=%s",
-            svc.name,
-            child.pid,
-            svc.port,
-            svc.log_file,
+            kv("service_started", name=svc.name, pid=child.pid, port=svc.port, log=svc.log_file)
         )
 
     def _await_answer(self, svc: _Service) -> None:
@@ -339,28 +336,25 @@ class Stack:
             time.sleep(0.2)
         if svc.name == "influxdb":
             self._create_database(svc)
-        log.info("service ready name=%s elapsed_s=%.1f", svc.name, time.monotonic() - started)
+        log.info(kv("service_ready", name=svc.name, elapsed_s=time.monotonic() - started))
 
     def _stop(self, names: list[str], sig: signal.Signals) -> None:
         running = {name: pid for name in names if (pid := self._pid(self._services[name]))}
         for name, pid in running.items():
-            log.info("service stopping name=%s pid=%d signal=%s", name, pid, sig.name)
+            log.info(kv("service_stopping", name=name, pid=pid, signal=sig.name))
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, sig)
         for name, pid in running.items():
             svc = self._services[name]
             if not self._wait_gone(pid, svc.stop_timeout):
                 log.warning(
-                    "service did not stop in time name=%s pid=%d timeout_s=%s",
-                    name,
-                    pid,
-                    svc.stop_timeout,
+                    kv("service_stop_timeout", name=name, pid=pid, timeout_s=svc.stop_timeout)
                 )
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
                 self._wait_gone(pid, 10)
             svc.pid_file.unlink(missing_ok=True)
-            log.info("service stopped name=%s pid=%d", name, pid)
+            log.info(kv("service_stopped", name=name, pid=pid))
 
     def _wait_gone(self, pid: int, timeout: float) -> bool:
         deadline = time.monotonic() + timeout

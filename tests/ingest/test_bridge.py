@@ -63,6 +63,16 @@ class BridgeRun:
         self.starts += 1
         return Command(["bridge"], self.env, self.tmp_path / f"bridge-{self.starts}.log")
 
+    def publish_in_background(self, corpus: Corpus, pause_every: int) -> threading.Thread:
+        """Publish the corpus from a thread, spread out so that a fault lands mid-stream."""
+        publisher = threading.Thread(
+            target=publish,
+            args=(self.env["OCC_MQTT_URL"], corpus.messages, f"pub-{self.tag}"),
+            kwargs={"pause_every": pause_every},
+        )
+        publisher.start()
+        return publisher
+
     def counts(self) -> dict[str, int]:
         return record_counts(self.bootstrap, [self.door, self.checkin, self.deadletter])
 
@@ -146,13 +156,8 @@ def test_bridge_killed_mid_stream_loses_nothing(
 ) -> None:
     run = BridgeRun(stack_env, tmp_path)
     corpus = mixed_corpus(sample_site, 10_000, seed=3, tag=run.tag)
-    publisher = threading.Thread(
-        target=publish,
-        args=(stack_env["OCC_MQTT_URL"], corpus.messages, f"pub-{run.tag}"),
-        kwargs={"pause_every": 200},
-    )
     bridge = run.start()
-    publisher.start()
+    publisher = run.publish_in_background(corpus, pause_every=200)
     try:
         seen = wait_for_counts(
             run.bootstrap, [run.door], lambda c: c[run.door] >= 1500, timeout=120
@@ -234,13 +239,8 @@ def test_sigterm_mid_stream_drains_and_exits_0(
 ) -> None:
     run = BridgeRun(stack_env, tmp_path)
     corpus = mixed_corpus(sample_site, 6000, seed=4, tag=run.tag)
-    publisher = threading.Thread(
-        target=publish,
-        args=(stack_env["OCC_MQTT_URL"], corpus.messages, f"pub-{run.tag}"),
-        kwargs={"pause_every": 100},
-    )
     bridge = run.start()
-    publisher.start()
+    publisher = run.publish_in_background(corpus, pause_every=100)
     try:
         wait_for_counts(run.bootstrap, [run.door], lambda c: c[run.door] >= 1000, timeout=120)
         started = time.monotonic()
@@ -262,3 +262,19 @@ def test_sigterm_mid_stream_drains_and_exits_0(
     assert stats_line(first_output)["inflight"] == 0
     assert stopped_in < 20
     check_delivery(run, corpus)
+
+
+def test_sigterm_while_kafka_is_unreachable_still_stops_cleanly(tmp_path: Path) -> None:
+    from tests.ingest.conftest import SAMPLE_SITE
+
+    env = {
+        "OCC_SITE_FILE": str(SAMPLE_SITE),
+        "OCC_KAFKA_BOOTSTRAP": "127.0.0.1:9",  # discard port: nothing listens there
+        "OCC_MQTT_URL": "mqtt://127.0.0.1:9",
+    }
+    bridge = Command(["bridge"], env, tmp_path / "bridge.log")
+    bridge.wait_for("event=kafka_unavailable", timeout=60)
+    started = time.monotonic()
+    assert bridge.terminate(timeout=30) == 0, bridge.output()[-2000:]
+    assert time.monotonic() - started < 10
+    assert "Traceback" not in bridge.output()
