@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import signal
 import sys
 from pathlib import Path
@@ -56,6 +57,35 @@ def bridge() -> None:
         await Bridge(settings, site).run(stop)
 
     asyncio.run(run())
+
+
+@main.command()
+@click.pass_context
+def worker(ctx: click.Context) -> None:
+    """Run one Faust worker: occupancy per room (joins the group; runs until SIGTERM)."""
+    from processors.worker import run_worker
+
+    settings = _settings()
+    run_worker(
+        settings, _site(settings), loglevel=ctx.parent.params["log_level"] if ctx.parent else "INFO"
+    )
+
+
+@main.group()
+def policy() -> None:
+    """The occupancy policy level that turns capacities into limits."""
+
+
+@policy.command("set")
+@click.argument("level")
+@click.option("--by", default=lambda: os.environ.get("USER", "cli"), help="Who changes it.")
+def policy_set(level: str, by: str) -> None:
+    """Make LEVEL the active policy level; every worker re-rates every room at once."""
+    from processors.policy import set_policy
+
+    settings = _settings()
+    change = asyncio.run(set_policy(settings, _site(settings), level, by))
+    click.echo(f"policy level {change.level} set by {change.by} at {change.ts.isoformat()}")
 
 
 @main.command()

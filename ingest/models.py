@@ -249,5 +249,13 @@ class DeadLetter(_Record):
         return base64.b64decode(self.payload_b64)
 
 
+class PolicyChange(_Record):
+    """The active policy level, kept under key `policy` in the compacted `occupancy.config`."""
+
+    level: Identifier
+    by: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    ts: Timestamp
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)

@@ -44,6 +44,11 @@ class Settings(BaseSettings):
     bridge_stats_interval_s: Annotated[float, Field(gt=0)] = 30.0
     bridge_drain_timeout_s: Annotated[float, Field(gt=0)] = 30.0
 
+    worker_data_dir: Path = Path(".run/worker")
+    worker_store: Annotated[str, Field(pattern=r"^(auto|memory|rocksdb)$")] = "auto"
+    max_dwell_h: Annotated[float, Field(gt=0)] = 12.0
+    sensor_offline_after_s: Annotated[float, Field(gt=0)] = 300.0
+
     @field_validator("mqtt_url")
     @classmethod
     def _check_mqtt_url(cls, value: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
@@ -59,3 +59,41 @@ def publish(
         client.disconnect()
         client.loop_stop()
     return len(sent)
+
+
+class Collector:
+    """Subscribes to `filters` and keeps every message (retained ones too), thread-safely."""
+
+    def __init__(self, url: str, filters: list[str], client_id: str) -> None:
+        address = MqttAddress.from_url(url)
+        self._lock = threading.Lock()
+        self._messages: list[tuple[str, bytes, bool]] = []
+        self._client = _client(client_id, clean=True)
+        subscribed = threading.Event()
+        self._client.on_message = self._on_message
+        self._client.on_subscribe = lambda *_: subscribed.set()
+        self._client.connect(address.host, address.port)
+        self._client.loop_start()
+        self._client.subscribe([(f, 1) for f in filters])
+        assert subscribed.wait(10), "no SUBACK from Mosquitto"
+
+    def _on_message(self, client: mqtt.Client, userdata: object, msg: mqtt.MQTTMessage) -> None:
+        with self._lock:
+            self._messages.append((msg.topic, bytes(msg.payload), bool(msg.retain)))
+
+    def messages(self) -> list[tuple[str, bytes, bool]]:
+        with self._lock:
+            return list(self._messages)
+
+    def wait_for(
+        self, check: Callable[[list[tuple[str, bytes, bool]]], bool], timeout: float = 60
+    ) -> list[tuple[str, bytes, bool]]:
+        """Wait until `check(messages)` holds; returns the messages either way."""
+        deadline = time.monotonic() + timeout
+        while not check(self.messages()) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        return self.messages()
+
+    def close(self) -> None:
+        self._client.disconnect()
+        self._client.loop_stop()

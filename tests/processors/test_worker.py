@@ -1,0 +1,123 @@
+"""The occupancy worker on the real stack: MQTT → bridge → Kafka → worker → Kafka and MQTT."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from ingest.models import RoomState
+from tests.support.kafka import read_topics
+from tests.support.mqtt import Collector, publish
+from tests.support.processes import Command
+
+pytestmark = pytest.mark.integration
+
+ROOM = "f2-meeting-a"  # capacity 20; limit 10 at "transition", 20 at "normal"
+SENSOR = "door-f2-meeting-a"
+
+
+def door(prefix: str, seq: int, entered: int, exited: int) -> tuple[str, bytes]:
+    body = {
+        "seq": seq,
+        "ts": datetime.now(UTC).isoformat(),
+        "entered": entered,
+        "exited": exited,
+        "event_id": f"s{seq}",
+    }
+    return f"{prefix}/hq-jakarta/{ROOM}/door/{SENSOR}", json.dumps(body).encode()
+
+
+def latest_state(collector: Collector, prefix: str) -> RoomState | None:
+    topic = f"{prefix}/hq-jakarta/{ROOM}/state"
+    states = [RoomState.model_validate_json(p) for t, p, _ in collector.messages() if t == topic]
+    return states[-1] if states else None
+
+
+def test_counts_reach_kafka_and_retained_mqtt_and_follow_the_policy(
+    stack_env: dict[str, str], tmp_path: Path
+) -> None:
+    tag = uuid.uuid4().hex[:8]
+    prefix = f"t{tag}/occupancy"
+    env = {
+        **stack_env,
+        "OCC_MQTT_PREFIX": prefix,
+        "OCC_KAFKA_TOPIC_PREFIX": f"t{tag}",
+        "OCC_BRIDGE_CLIENT_ID": f"bridge-{tag}",
+        "OCC_WORKER_DATA_DIR": str(tmp_path / "worker"),
+        "OCC_KAFKA_PARTITIONS": "3",
+    }
+    collector = Collector(env["OCC_MQTT_URL"], [f"{prefix}/+/+/state"], f"watch-{tag}")
+    bridge = Command(["bridge"], env, tmp_path / "bridge.log")
+    worker = Command(["worker"], env, tmp_path / "worker.log")
+    try:
+        bridge.wait_for("event=mqtt_connected")
+        worker.wait_for("[^Worker]: Ready", timeout=120)
+        script = [
+            door(prefix, 1, 4, 0),
+            door(prefix, 2, 4, 0),
+            door(prefix, 2, 4, 0),  # a QoS-1 redelivery: must change nothing
+            door(prefix, 3, 0, 1),
+            door(prefix, 4, 5, 0),
+        ]
+        publish(env["OCC_MQTT_URL"], script, f"pub-{tag}")
+
+        def over(_: object) -> bool:
+            state = latest_state(collector, prefix)
+            return state is not None and state.count == 12
+
+        collector.wait_for(over)
+        state = latest_state(collector, prefix)
+        assert state is not None, worker.output()[-3000:]
+        assert (state.count, state.limit, state.capacity, state.free, state.status) == (
+            12,
+            10,
+            20,
+            0,
+            "over",
+        )
+
+        result = subprocess.run(
+            [sys.executable, "-m", "deploy.cli", "policy", "set", "normal", "--by", "test"],
+            env={**os.environ, **env},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+
+        def rerated(_: object) -> bool:
+            state = latest_state(collector, prefix)
+            return state is not None and state.limit == 20
+
+        collector.wait_for(rerated)
+        state = latest_state(collector, prefix)
+        assert state is not None
+        assert (state.count, state.limit, state.free, state.status) == (12, 20, 8, "open")
+    finally:
+        collector.close()
+        assert bridge.terminate() == 0
+        worker_status = worker.terminate()
+    assert worker_status == 0, worker.output()[-3000:]
+
+    # The compacted room-state topic holds the same history, newest last per room.
+    records = read_topics(stack_env["OCC_KAFKA_BOOTSTRAP"], [f"t{tag}.room-state"])
+    states = [RoomState.model_validate_json(r.value) for r in records[f"t{tag}.room-state"]]
+    history = [(s.count, s.limit) for s in states if s.room == ROOM]
+    # One state per change; the redelivered message changed nothing; re-rated at the end.
+    assert history == [(4, 10), (8, 10), (7, 10), (12, 10), (12, 20)]
+    # A late subscriber (door signage after a reboot) gets the retained state at once.
+    late = Collector(env["OCC_MQTT_URL"], [f"{prefix}/+/+/state"], f"late-{tag}")
+    try:
+        retained = late.wait_for(bool, timeout=10)
+    finally:
+        late.close()
+    assert retained and retained[-1][2] is True
+    assert RoomState.model_validate_json(retained[-1][1]).limit == 20
