@@ -63,7 +63,7 @@ def bridge() -> None:
 @click.pass_context
 def worker(ctx: click.Context) -> None:
     """Run one Faust worker: occupancy per room (joins the group; runs until SIGTERM)."""
-    from processors.worker import run_worker
+    from deploy.worker import run_worker
 
     settings = _settings()
     run_worker(

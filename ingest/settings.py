@@ -49,6 +49,15 @@ class Settings(BaseSettings):
     max_dwell_h: Annotated[float, Field(gt=0)] = 12.0
     sensor_offline_after_s: Annotated[float, Field(gt=0)] = 300.0
 
+    alert_debounce_s: Annotated[float, Field(ge=0)] = 0.0
+    alert_hysteresis: Annotated[int, Field(ge=0)] = 1
+    alert_min_dwell_s: Annotated[float, Field(ge=0)] = 60.0
+    alert_reminder_s: Annotated[float, Field(gt=0)] = 600.0
+    alert_tick_s: Annotated[float, Field(gt=0)] = 15.0
+
+    webhook_url: SecretStr | None = None
+    webhook_secret: SecretStr = SecretStr("")
+
     @field_validator("mqtt_url")
     @classmethod
     def _check_mqtt_url(cls, value: str) -> str:
@@ -123,4 +132,4 @@ def _redacted(field: str, value: object) -> str:
     return f" (got {value!r})"
 
 
-_SECRET_FIELDS = frozenset({"influx_token", "grafana_token"})
+_SECRET_FIELDS = frozenset({"influx_token", "grafana_token", "webhook_url", "webhook_secret"})

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.models import RoomState
+from ingest.models import Alert, RoomState
 from tests.support.kafka import read_topics
 from tests.support.mqtt import Collector, publish
 from tests.support.processes import Command
@@ -40,6 +40,11 @@ def latest_state(collector: Collector, prefix: str) -> RoomState | None:
     return states[-1] if states else None
 
 
+def alerts(collector: Collector, prefix: str) -> list[Alert]:
+    topic = f"{prefix}/hq-jakarta/alerts"
+    return [Alert.model_validate_json(p) for t, p, _ in collector.messages() if t == topic]
+
+
 def test_counts_reach_kafka_and_retained_mqtt_and_follow_the_policy(
     stack_env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -52,8 +57,13 @@ def test_counts_reach_kafka_and_retained_mqtt_and_follow_the_policy(
         "OCC_BRIDGE_CLIENT_ID": f"bridge-{tag}",
         "OCC_WORKER_DATA_DIR": str(tmp_path / "worker"),
         "OCC_KAFKA_PARTITIONS": "3",
+        # Resolve quickly once released, and re-check open alerts every second.
+        "OCC_ALERT_MIN_DWELL_S": "1",
+        "OCC_ALERT_TICK_S": "1",
     }
-    collector = Collector(env["OCC_MQTT_URL"], [f"{prefix}/+/+/state"], f"watch-{tag}")
+    collector = Collector(
+        env["OCC_MQTT_URL"], [f"{prefix}/+/+/state", f"{prefix}/+/alerts"], f"watch-{tag}"
+    )
     bridge = Command(["bridge"], env, tmp_path / "bridge.log")
     worker = Command(["worker"], env, tmp_path / "worker.log")
     try:
@@ -101,18 +111,38 @@ def test_counts_reach_kafka_and_retained_mqtt_and_follow_the_policy(
         state = latest_state(collector, prefix)
         assert state is not None
         assert (state.count, state.limit, state.free, state.status) == (12, 20, 8, "open")
+
+        def resolved(_: object) -> bool:
+            return any(a.state == "resolved" for a in alerts(collector, prefix))
+
+        collector.wait_for(resolved, timeout=30)
+        sent = alerts(collector, prefix)
+        # warning at 8 of 10 (the warn ratio 0.8), critical at 12 of 10, and once the new
+        # level makes it 12 of 20 and that held for the dwell, resolved: one alert id.
+        assert [(a.severity, a.state, a.value, a.limit) for a in sent] == [
+            ("warning", "active", 8, 10),
+            ("critical", "active", 12, 10),
+            ("critical", "resolved", 12, 20),
+        ], worker.output()[-3000:]
+        assert len({a.alert_id for a in sent}) == 1
     finally:
         collector.close()
         assert bridge.terminate() == 0
         worker_status = worker.terminate()
     assert worker_status == 0, worker.output()[-3000:]
 
-    # The compacted room-state topic holds the same history, newest last per room.
-    records = read_topics(stack_env["OCC_KAFKA_BOOTSTRAP"], [f"t{tag}.room-state"])
+    # The room-state topic holds the same history; the alerts log the same alerts.
+    records = read_topics(
+        stack_env["OCC_KAFKA_BOOTSTRAP"], [f"t{tag}.room-state", f"t{tag}.alerts"]
+    )
     states = [RoomState.model_validate_json(r.value) for r in records[f"t{tag}.room-state"]]
     history = [(s.count, s.limit) for s in states if s.room == ROOM]
-    # One state per change; the redelivered message changed nothing; re-rated at the end.
-    assert history == [(4, 10), (8, 10), (7, 10), (12, 10), (12, 20)]
+    # One state per change (the redelivered message changed nothing), re-rated at the end;
+    # repeats of the last state are the alert timer's re-checks of a room with an open alert.
+    distinct = [h for i, h in enumerate(history) if i == 0 or h != history[i - 1]]
+    assert distinct == [(4, 10), (8, 10), (7, 10), (12, 10), (12, 20)]
+    logged = [Alert.model_validate_json(r.value) for r in records[f"t{tag}.alerts"]]
+    assert [(a.severity, a.state) for a in logged] == [(a.severity, a.state) for a in sent]
     # A late subscriber (door signage after a reboot) gets the retained state at once.
     late = Collector(env["OCC_MQTT_URL"], [f"{prefix}/+/+/state"], f"late-{tag}")
     try:

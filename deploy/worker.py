@@ -1,0 +1,109 @@
+"""`occupancy worker`: the Faust app with every domain registered on it, run until SIGTERM.
+
+This is the composition root: it alone sees processors and alerts together.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from typing import Any
+
+import faust
+from aiokafka import AIOKafkaProducer
+
+from alerts.capacity import CapacityAlerts
+from alerts.notifiers import Fanout, KafkaNotifier, MqttNotifier, Notifier, WebhookNotifier
+from ingest.kafka import ensure_topics, make_producer
+from ingest.models import utcnow
+from ingest.settings import Settings
+from ingest.site import Site
+from processors.app import build_app
+from processors.occupancy import Occupancy
+from processors.policy import PolicyFollower
+from processors.publisher import MqttPublisher
+
+
+class _LoopBoundProducer:
+    """An aiokafka producer must be created inside the running loop, which Faust starts
+    later than the notifiers are wired; this one is created by `start`."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._producer: AIOKafkaProducer | None = None
+
+    async def start(self) -> None:
+        self._producer = make_producer(self._settings)
+        await self._producer.start()
+
+    async def stop(self) -> None:
+        if self._producer is not None:
+            await self._producer.stop()
+
+    async def send(
+        self, topic: str, value: bytes | None = None, key: bytes | None = None
+    ) -> asyncio.Future[Any]:
+        assert self._producer is not None, "started by the worker's first task"
+        future: asyncio.Future[Any] = await self._producer.send(topic, value, key=key)
+        return future
+
+
+class Workers:
+    """The app and its parts, wired; kept together so tests and later domains can reach them."""
+
+    def __init__(self, settings: Settings, site: Site) -> None:
+        self.settings = settings
+        self.app = build_app(settings)
+        self.publisher = MqttPublisher(
+            settings, client_id=f"{settings.kafka_topic_prefix}-worker-{os.getpid()}"
+        )
+        self.policy = PolicyFollower(settings, site)
+        self.occupancy = Occupancy(self.app, settings, site, self.publisher, self.policy)
+        self.producer = _LoopBoundProducer(settings)
+        channels: list[Notifier] = [
+            MqttNotifier(self.publisher.publish, settings.mqtt_prefix),
+            KafkaNotifier(self.producer, settings.kafka_topic("alerts")),
+        ]
+        if settings.webhook_url is not None:
+            channels.append(
+                WebhookNotifier(settings.webhook_url.get_secret_value(), settings.webhook_secret)
+            )
+        self.notifiers = Fanout(channels)
+        self.capacity = CapacityAlerts(self.app, settings, site, self.occupancy, self.notifiers)
+        self.policy.listeners.append(self._rerate_soon)
+        self.app.task(self._start_channels)
+        self.app.task(self._follow_policy)
+        self.app.on_before_shutdown.connect(self._stop_channels)
+
+    async def _start_channels(self) -> None:
+        await self.producer.start()
+        await self.notifiers.start()
+
+    async def _stop_channels(self, app: Any, /, *args: Any, **kwargs: Any) -> None:
+        # Deliver what the channels still hold before the producer goes.
+        await self.notifiers.stop()
+        await self.producer.stop()
+
+    async def _follow_policy(self) -> None:
+        await self.policy.follow()
+
+    def _rerate_soon(self, level: str) -> None:
+        asyncio.get_running_loop().create_task(self._rerate())
+
+    async def _rerate(self) -> None:
+        """Every room this worker holds gets its state again under the new limit."""
+        now = utcnow()
+        for count in list(self.occupancy.rooms.values()):
+            await self.occupancy.publish_state(count, now)
+
+
+def run_worker(settings: Settings, site: Site, loglevel: str = "INFO") -> None:
+    """Create the topics, then run one worker of the group until SIGTERM."""
+    # Faust subscribes only to topics that exist when it starts.
+    asyncio.run(ensure_topics(settings))
+    workers = Workers(settings, site)
+    workers.publisher.start()
+    try:
+        faust.Worker(workers.app, loglevel=loglevel, quiet=True).execute_from_commandline()
+    finally:
+        workers.publisher.stop()
