@@ -46,6 +46,7 @@ class Settings(BaseSettings):
 
     worker_data_dir: Path = Path(".run/worker")
     worker_store: Annotated[str, Field(pattern=r"^(auto|memory|rocksdb)$")] = "auto"
+    worker_session_timeout_s: Annotated[float, Field(ge=6, le=300)] = 10.0
     max_dwell_h: Annotated[float, Field(gt=0)] = 12.0
     sensor_offline_after_s: Annotated[float, Field(gt=0)] = 300.0
 

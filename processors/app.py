@@ -29,6 +29,10 @@ def build_app(settings: Settings) -> faust.App:
         # state is idempotent by sensor seq, so at-least-once redelivery changes nothing.
         processing_guarantee="at_least_once",
         producer_acks=-1,
+        # A worker that dies without saying goodbye holds its partitions until its session
+        # times out; Faust's 60 s default would stall its rooms for a minute.
+        broker_session_timeout=settings.worker_session_timeout_s,
+        broker_heartbeat_interval=settings.worker_session_timeout_s / 4,
         web_enabled=False,
         autodiscover=False,
     )

@@ -6,10 +6,14 @@ It starts once per session, on free ports in a temp dir, and only when a test as
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from deploy.local.stack import Stack, StackPorts
+from ingest.site import Site, load_site
+
+SAMPLE_SITE = Path(__file__).resolve().parents[1] / "deploy" / "sample" / "site.yaml"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -34,3 +38,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 def stack_env(stack: Stack) -> dict[str, str]:
     """The `OCC_*` settings pointing at the session's stack."""
     return stack.env()
+
+
+@pytest.fixture(scope="session")
+def sample_site() -> Site:
+    """The sample site shipped in deploy/sample/site.yaml."""
+    return load_site(SAMPLE_SITE)

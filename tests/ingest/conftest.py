@@ -1,20 +1,11 @@
-"""Fixtures for the contract tests: the sample site and a validator over it."""
+"""Fixtures for the contract tests: a validator over the sample site."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from ingest.site import Site, load_site
+from ingest.site import Site
 from ingest.validation import Validator
-
-SAMPLE_SITE = Path(__file__).resolve().parents[2] / "deploy" / "sample" / "site.yaml"
-
-
-@pytest.fixture(scope="session")
-def sample_site() -> Site:
-    return load_site(SAMPLE_SITE)
 
 
 @pytest.fixture(scope="session")

@@ -265,7 +265,7 @@ def test_sigterm_mid_stream_drains_and_exits_0(
 
 
 def test_sigterm_while_kafka_is_unreachable_still_stops_cleanly(tmp_path: Path) -> None:
-    from tests.ingest.conftest import SAMPLE_SITE
+    from tests.conftest import SAMPLE_SITE
 
     env = {
         "OCC_SITE_FILE": str(SAMPLE_SITE),

@@ -8,7 +8,7 @@ import pytest
 
 from ingest.errors import ConfigError
 from ingest.site import Site, load_site
-from tests.ingest.conftest import SAMPLE_SITE
+from tests.conftest import SAMPLE_SITE
 
 SMALL = """\
 policy:

@@ -1,0 +1,670 @@
+"""Occupancy-agent throughput (door events/s, Kafka in → room state out) beside a baseline.
+
+Run: `python bench/processor.py [--n 50000] [--repeat 1] [--profile FILE]`; last line JSON;
+exit 1 when a room's final count differs from the baseline's, 2 on error.
+
+Each run gets its own random tag `bench-<tag>`: Kafka topic prefix, Faust app id
+(`bench-<tag>-workers`, which is also the worker's consumer group) and MQTT prefix
+(`bench-<tag>/occupancy`), so nothing it writes reaches anything else on the stack.
+
+Method, per run:
+
+1. Pre-load: `n` valid `DoorRecord` values go into `<prefix>.door` (6 partitions) with a plain
+   aiokafka producer, keyed `building/room` over every sensor of the sample site; each
+   sensor's `seq` increases by one, entered and exited are 0-2, `received_at` is now.
+2. Baseline: a plain aiokafka consumer (no group) reads the topic from the beginning with
+   `getmany`, decodes each value with `DoorRecord.model_validate_json` and keeps a dict of
+   counts per room (`count = max(0, count + entered - exited)`): the floor any processor on
+   this Python and this broker pays. Timed from the first batch to the n-th record.
+3. Processor: the real worker (`python -m deploy.cli worker`) starts only now, so it drains
+   a backlog. It sends a RoomState to `<prefix>.room-state` only when a room's state
+   changes, so outputs cannot be counted 1:1 against inputs. Completion is instead read
+   from Kafka's committed offsets of the worker's group on the door partitions, polled
+   every 0.25 s until they sum to `n`. Faust commits every few seconds, so that moment is
+   late (shown as "commit-based"); the rate reported is
+   `n / (last room-state CreateTime - first room-state CreateTime)`, i.e. from the first
+   event's output to the last output once every event is known to be processed. Faust's
+   start-up (group join, table recovery) is outside that window; "wall s" shows it. If the
+   last few events changed no room, the window is slightly short (optimistic by at most
+   those events).
+4. Check: the last room-state per room (read back from Kafka) must equal the baseline's
+   dict; then the worker gets SIGTERM (killed after 30 s) and its exit code is reported.
+
+Cleanup: the run's topics (`bench-<tag>.*`, the app's changelogs) are deleted and its
+retained MQTT messages cleared; the consumer group's offsets expire with Kafka's retention.
+The local stack is started when not up and then stopped again; a running stack stays up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import random
+import secrets
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import (
+    CoordinatorLoadInProgressError,
+    GroupCoordinatorNotAvailableError,
+    KafkaError,
+)
+from paho.mqtt.enums import CallbackAPIVersion
+from rich.console import Console
+from rich.table import Table
+
+from deploy.local.stack import SERVICES, Stack, default_stack
+from ingest.errors import OccupancyError
+from ingest.kafka import ensure_topics
+from ingest.models import DoorRecord, RoomState, utcnow
+from ingest.settings import Settings, load_settings
+from ingest.site import load_site
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+PARTITIONS = 6
+PRELOAD_TIMEOUT_S = 120.0
+BASELINE_TIMEOUT_S = 120.0
+WORKER_STOP_TIMEOUT_S = 30.0
+POLL_INTERVAL_S = 0.25
+SETTLE_S = 1.0  # room-state end offsets unchanged this long: the worker's output is all in
+SETTLE_TIMEOUT_S = 30.0
+READ_TIMEOUT_S = 120.0
+PROFILER_STOP_TIMEOUT_S = 60.0
+MQTT_TIMEOUT_S = 10.0
+
+progress = Console(stderr=True)
+
+
+class BenchError(Exception):
+    """The measurement itself could not be made (not a finding about the processor)."""
+
+
+@dataclass(frozen=True)
+class Baseline:
+    events: int
+    seconds: float
+    per_s: float
+    counts: dict[str, int]
+
+
+@dataclass(frozen=True)
+class ProcessorRun:
+    events: int
+    seconds: float  # first → last room-state CreateTime
+    per_s: float
+    commit_per_s: float  # n / (first room-state → committed offsets seen at n): pessimistic
+    states: int  # room-state records the worker produced
+    wall_s: float  # worker process start → last room-state record
+    counts: dict[str, int]
+    exit_code: int | None
+
+
+@dataclass(frozen=True)
+class Run:
+    tag: str
+    baseline: Baseline
+    processor: ProcessorRun
+
+    @property
+    def ratio(self) -> float:
+        return self.processor.per_s / self.baseline.per_s
+
+    @property
+    def mismatched(self) -> list[str]:
+        rooms = sorted(set(self.baseline.counts) | set(self.processor.counts))
+        return [r for r in rooms if self.baseline.counts.get(r) != self.processor.counts.get(r)]
+
+
+# --- events ----------------------------------------------------------------------------------
+
+
+def door_records(settings: Settings, n: int, seed: str) -> list[tuple[bytes, bytes]]:
+    """`n` (key, value) door records over every sensor of the site, seq counted per sensor."""
+    if settings.site_file is None:
+        raise BenchError("no site file: the stack's env must set OCC_SITE_FILE")
+    site = load_site(settings.site_file)
+    sensors = [(b.id, s.room, s.id) for b in site.buildings for s in b.sensors]
+    if not sensors:
+        raise BenchError(f"{settings.site_file} has no door sensors")
+    rng = random.Random(seed)  # traffic, not secrets
+    seq = [0] * len(sensors)
+    now = utcnow()
+    records: list[tuple[bytes, bytes]] = []
+    for _ in range(n):
+        k = rng.randrange(len(sensors))
+        building, room, sensor = sensors[k]
+        seq[k] += 1
+        record = DoorRecord(
+            building=building,
+            room=room,
+            sensor=sensor,
+            seq=seq[k],
+            ts=now,
+            entered=rng.randint(0, 2),
+            exited=rng.randint(0, 2),
+            received_at=now,
+        )
+        records.append((record.key.encode(), record.model_dump_json().encode()))
+    return records
+
+
+# --- Kafka -----------------------------------------------------------------------------------
+
+
+def _consumer(settings: Settings) -> AIOKafkaConsumer:
+    return AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap, group_id=None, enable_auto_commit=False
+    )
+
+
+async def _partitions(settings: Settings, topic: str) -> list[TopicPartition]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    await admin.start()
+    try:
+        described: list[dict[str, Any]] = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    partitions = [
+        TopicPartition(t["topic"], p["partition"])
+        for t in described
+        if t["topic"] == topic
+        for p in t["partitions"]
+    ]
+    if not partitions:
+        raise BenchError(f"Kafka did not describe {topic}")
+    return sorted(partitions)
+
+
+async def _end_offsets(settings: Settings, partitions: list[TopicPartition]) -> int:
+    consumer = _consumer(settings)
+    await consumer.start()
+    try:
+        end: dict[TopicPartition, int] = await consumer.end_offsets(partitions)
+        return sum(end.values())
+    finally:
+        await consumer.stop()
+
+
+async def preload(settings: Settings, records: list[tuple[bytes, bytes]]) -> None:
+    """Every record into the door topic, acknowledged (acks=all), or BenchError."""
+    topic = settings.kafka_topic("door")
+    producer = AIOKafkaProducer(
+        bootstrap_servers=settings.kafka_bootstrap,
+        acks="all",
+        linger_ms=5,
+        max_batch_size=256 * 1024,
+    )
+    await producer.start()
+    try:
+        futures = [await producer.send(topic, value, key=key) for key, value in records]
+        await asyncio.wait_for(asyncio.gather(*futures), PRELOAD_TIMEOUT_S)
+    except TimeoutError as exc:
+        raise BenchError(f"pre-loading {len(records)} records took over the timeout") from exc
+    finally:
+        await producer.stop()
+    written = await _end_offsets(settings, await _partitions(settings, topic))
+    if written != len(records):
+        raise BenchError(f"{topic} holds {written} records, not the {len(records)} sent")
+
+
+async def baseline(settings: Settings, n: int) -> Baseline:
+    """Decode and count the door topic with a plain `getmany` loop, from the beginning."""
+    partitions = await _partitions(settings, settings.kafka_topic("door"))
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap,
+        group_id=None,
+        enable_auto_commit=False,
+        max_partition_fetch_bytes=4 * 1024 * 1024,
+    )
+    await consumer.start()
+    try:
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        counts: dict[str, int] = {}
+        seen = 0
+        first = 0.0
+        deadline = time.monotonic() + BASELINE_TIMEOUT_S
+        while seen < n:
+            if time.monotonic() > deadline:
+                raise BenchError(f"the baseline read only {seen} of {n} records in time")
+            batches = await consumer.getmany(timeout_ms=500, max_records=10_000)
+            if batches and not seen:
+                first = time.perf_counter()
+            for messages in batches.values():
+                for message in messages:
+                    record = DoorRecord.model_validate_json(message.value)
+                    key = record.key
+                    counts[key] = max(0, counts.get(key, 0) + record.entered - record.exited)
+                    seen += 1
+        seconds = max(time.perf_counter() - first, 1e-9)
+    finally:
+        await consumer.stop()
+    return Baseline(seen, seconds, seen / seconds, counts)
+
+
+async def await_committed(
+    settings: Settings, n: int, worker: subprocess.Popen[bytes], timeout_s: float
+) -> float:
+    """Poll the worker group's committed door offsets until they sum to `n`; when (epoch s)."""
+    partitions = await _partitions(settings, settings.kafka_topic("door"))
+    group = f"{settings.kafka_topic_prefix}-workers"
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    await admin.start()
+    try:
+        deadline = time.monotonic() + timeout_s
+        committed = 0
+        last_report = time.monotonic()
+        while time.monotonic() < deadline:
+            if worker.poll() is not None:
+                raise BenchError(f"the worker exited with {worker.returncode} before the end")
+            try:
+                offsets: dict[TopicPartition, Any] = await admin.list_consumer_group_offsets(
+                    group, partitions=partitions
+                )
+            except (GroupCoordinatorNotAvailableError, CoordinatorLoadInProgressError):
+                offsets = {}  # a fresh broker creates __consumer_offsets on first use
+            committed = sum(max(0, int(o.offset)) for o in offsets.values())
+            if committed >= n:
+                return time.time()
+            if time.monotonic() - last_report > 10:
+                progress.print(f"  worker: {committed} of {n} committed")
+                last_report = time.monotonic()
+            await asyncio.sleep(POLL_INTERVAL_S)
+    finally:
+        await admin.close()
+    raise BenchError(f"the worker committed {committed} of {n} in {timeout_s:.0f} s")
+
+
+@dataclass(frozen=True)
+class States:
+    counts: dict[str, int]  # the last state per room
+    records: int
+    first_ms: int
+    last_ms: int
+
+
+async def read_states(settings: Settings) -> States:
+    """The room-state topic once its end offsets stop moving: last count per room, times."""
+    partitions = await _partitions(settings, settings.kafka_topic("room-state"))
+    consumer = _consumer(settings)
+    await consumer.start()
+    try:
+        end: dict[TopicPartition, int] = await consumer.end_offsets(partitions)
+        stable_since = time.monotonic()
+        deadline = stable_since + SETTLE_TIMEOUT_S
+        while time.monotonic() - stable_since < SETTLE_S:
+            if time.monotonic() > deadline:
+                raise BenchError("the worker's room-state output did not settle")
+            await asyncio.sleep(POLL_INTERVAL_S)
+            now: dict[TopicPartition, int] = await consumer.end_offsets(partitions)
+            if now != end:
+                end, stable_since = now, time.monotonic()
+        wanted = {tp for tp in partitions if end[tp] > 0}
+        consumer.assign(list(wanted))
+        await consumer.seek_to_beginning(*wanted)
+        counts: dict[str, int] = {}
+        stamps: list[int] = []
+        deadline = time.monotonic() + READ_TIMEOUT_S
+        while wanted:
+            if time.monotonic() > deadline:
+                raise BenchError(f"reading the room states back took over {READ_TIMEOUT_S} s")
+            batches = await consumer.getmany(timeout_ms=500, max_records=10_000)
+            for tp, messages in batches.items():
+                for message in messages:
+                    if message.offset >= end[tp]:
+                        continue
+                    state = RoomState.model_validate_json(message.value)
+                    counts[f"{state.building}/{state.room}"] = state.count  # offset order
+                    stamps.append(message.timestamp)
+                if await consumer.position(tp) >= end[tp]:
+                    wanted.discard(tp)
+    finally:
+        await consumer.stop()
+    if not stamps:
+        raise BenchError("the worker produced no room state")
+    return States(counts, len(stamps), min(stamps), max(stamps))
+
+
+async def delete_topics(settings: Settings) -> None:
+    """The run's topics and the Faust app's own (changelogs, leader topic)."""
+    prefix = settings.kafka_topic_prefix
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    await admin.start()
+    try:
+        ours = [
+            t
+            for t in await admin.list_topics()
+            if t.startswith((f"{prefix}.", f"{prefix}-workers-"))
+        ]
+        if ours:
+            await admin.delete_topics(ours, timeout_ms=30_000)
+    finally:
+        await admin.close()
+
+
+# --- MQTT ------------------------------------------------------------------------------------
+
+
+def clear_retained(settings: Settings) -> int:
+    """Clear the retained messages the worker left under the run's MQTT prefix."""
+    address = settings.mqtt
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"{settings.kafka_topic_prefix}-c")
+    if address.username:
+        client.username_pw_set(address.username, address.password)
+    if address.tls:
+        client.tls_set()
+    retained: set[str] = set()
+    subscribed = threading.Event()
+
+    def on_message(_client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
+        if message.retain and message.payload:
+            retained.add(message.topic)
+
+    def on_subscribe(*_args: Any) -> None:
+        subscribed.set()
+
+    client.on_message = on_message
+    client.on_subscribe = on_subscribe
+    client.connect(address.host, address.port, keepalive=30)
+    client.loop_start()
+    try:
+        client.subscribe(f"{settings.mqtt_prefix}/#", qos=1)
+        subscribed.wait(MQTT_TIMEOUT_S)
+        time.sleep(1.0)  # retained messages follow the SUBACK
+        infos = [client.publish(topic, b"", qos=1, retain=True) for topic in sorted(retained)]
+        for info in infos:
+            info.wait_for_publish(timeout=MQTT_TIMEOUT_S)
+    finally:
+        client.disconnect()
+        client.loop_stop()
+    return len(retained)
+
+
+# --- the worker ------------------------------------------------------------------------------
+
+
+def _worker_env(settings: Settings, stack_env: dict[str, str]) -> dict[str, str]:
+    return {
+        **os.environ,
+        **stack_env,
+        "OCC_KAFKA_TOPIC_PREFIX": settings.kafka_topic_prefix,
+        "OCC_KAFKA_PARTITIONS": str(settings.kafka_partitions),
+        "OCC_WORKER_DATA_DIR": str(settings.worker_data_dir),
+        "OCC_MQTT_PREFIX": settings.mqtt_prefix,
+    }
+
+
+def _stop(process: subprocess.Popen[bytes], sig: int, timeout_s: float) -> int | None:
+    """Signal, then SIGKILL after `timeout_s`; the exit code, None when it was killed."""
+    if process.poll() is not None:
+        return process.returncode
+    process.send_signal(sig)
+    try:
+        return process.wait(timeout_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(10)
+        return None
+
+
+def _profiler(pid: int, out: Path, log: Path) -> subprocess.Popen[bytes]:
+    py_spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    if not Path(py_spy).exists():
+        raise BenchError("--profile needs py-spy (pip install py-spy)")
+    with log.open("ab") as sink:
+        # --nonblocking: sampling does not pause the worker, so the rate stays comparable.
+        return subprocess.Popen(
+            [py_spy, "record", "--pid", str(pid), "-f", "raw", "-o", str(out), "--nonblocking"],
+            stdin=subprocess.DEVNULL,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def measure_processor(
+    settings: Settings,
+    stack_env: dict[str, str],
+    n: int,
+    log_file: Path,
+    profile: Path | None,
+) -> ProcessorRun:
+    timeout_s = 120.0 + n / 200  # start-up, then far below the rate Faust manages here
+    with log_file.open("ab") as out:
+        started = time.time()
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "deploy.cli", "worker"],
+            cwd=REPO_ROOT,
+            env=_worker_env(settings, stack_env),
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    profiler: subprocess.Popen[bytes] | None = None
+    try:
+        if profile is not None:
+            profiler = _profiler(worker.pid, profile, log_file.with_suffix(".py-spy.log"))
+        committed_at = asyncio.run(await_committed(settings, n, worker, timeout_s))
+        if profiler is not None:  # SIGINT: py-spy writes its file and exits
+            _stop(profiler, signal.SIGINT, PROFILER_STOP_TIMEOUT_S)
+        states = asyncio.run(read_states(settings))
+        exit_code = _stop(worker, signal.SIGTERM, WORKER_STOP_TIMEOUT_S)
+    finally:
+        if profiler is not None:
+            _stop(profiler, signal.SIGINT, PROFILER_STOP_TIMEOUT_S)
+        _stop(worker, signal.SIGTERM, WORKER_STOP_TIMEOUT_S)  # a no-op unless something failed
+    first_s, last_s = states.first_ms / 1000, states.last_ms / 1000
+    seconds = max(last_s - first_s, 0.001)  # CreateTime has millisecond resolution
+    return ProcessorRun(
+        events=n,
+        seconds=seconds,
+        per_s=n / seconds,
+        commit_per_s=n / max(committed_at - first_s, 0.001),
+        states=states.records,
+        wall_s=last_s - started,
+        counts=states.counts,
+        exit_code=exit_code,
+    )
+
+
+# --- runs ------------------------------------------------------------------------------------
+
+
+def _settings(stack_env: dict[str, str], tag: str, data_dir: Path) -> Settings:
+    return load_settings(
+        mqtt_url=stack_env["OCC_MQTT_URL"],
+        kafka_bootstrap=stack_env["OCC_KAFKA_BOOTSTRAP"],
+        site_file=Path(stack_env["OCC_SITE_FILE"]),
+        mqtt_prefix=f"bench-{tag}/occupancy",
+        kafka_topic_prefix=f"bench-{tag}",
+        kafka_partitions=PARTITIONS,
+        worker_data_dir=data_dir,
+    )
+
+
+def run_once(stack_env: dict[str, str], logs: Path, k: int, n: int, profile: Path | None) -> Run:
+    tag = secrets.token_hex(4)  # per run: a fresh topic prefix, app id and consumer group
+    data_dir = Path(tempfile.mkdtemp(prefix=f"bench-worker-{tag}-"))
+    try:
+        settings = _settings(stack_env, tag, data_dir)
+    except OccupancyError:
+        shutil.rmtree(data_dir, ignore_errors=True)
+        raise
+    try:
+        asyncio.run(ensure_topics(settings))
+        progress.print(f"run {k} (bench-{tag}): pre-loading {n} door records")
+        asyncio.run(preload(settings, door_records(settings, n, tag)))
+        progress.print("  baseline: plain aiokafka getmany loop")
+        base = asyncio.run(baseline(settings, n))
+        progress.print("  processor: the worker drains the backlog")
+        processor = measure_processor(
+            settings, stack_env, n, logs / f"worker-{k}-{tag}.log", profile
+        )
+        return Run(tag, base, processor)
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+        try:
+            asyncio.run(delete_topics(settings))
+        except Exception as exc:  # best effort: a leftover bench-* topic is harmless
+            progress.print(f"[yellow]could not delete the bench-{tag} topics: {exc}")
+        try:
+            cleared = clear_retained(settings)
+            progress.print(f"  cleared {cleared} retained messages under bench-{tag}/")
+        except Exception as exc:
+            progress.print(f"[yellow]could not clear the retained bench-{tag}/# messages: {exc}")
+
+
+@contextlib.contextmanager
+def _stack_as_found(stack: Stack) -> Iterator[None]:
+    """The stack up for the block; afterwards stop exactly the services this started."""
+    if stack.is_up():
+        yield
+        return
+    running = {s.name for s in stack.status() if s.running}
+    progress.print("starting the local stack (it was not up; it is stopped again at the end)")
+    try:
+        stack.up()
+        yield
+    finally:
+        progress.print("stopping the local stack")
+        if not running:
+            stack.down()
+        else:
+            for name in reversed(SERVICES):
+                if name not in running:
+                    stack.stop_service(name)
+
+
+def _tables(runs: list[Run], n: int) -> tuple[Table, Table]:
+    throughput = Table(title=f"Draining {n} door records: occupancy worker vs. plain aiokafka")
+    for column in ("run", "path", "events", "seconds", "events/s", "ratio"):
+        throughput.add_column(column, justify="left" if column in {"run", "path"} else "right")
+    for k, run in enumerate(runs, 1):
+        b, p = run.baseline, run.processor
+        throughput.add_row(
+            str(k), "aiokafka getmany", str(b.events), f"{b.seconds:.2f}", f"{b.per_s:,.0f}", ""
+        )
+        throughput.add_row(
+            str(k),
+            "worker (occupancy agent)",
+            str(p.events),
+            f"{p.seconds:.2f}",
+            f"{p.per_s:,.0f}",
+            f"{run.ratio:.3f}",
+            end_section=True,
+        )
+    if len(runs) > 1:
+        base = statistics.median(r.baseline.per_s for r in runs)
+        proc = statistics.median(r.processor.per_s for r in runs)
+        ratio = statistics.median(r.ratio for r in runs)
+        throughput.add_row("median", "aiokafka getmany", "", "", f"{base:,.0f}", "")
+        throughput.add_row(
+            "median", "worker (occupancy agent)", "", "", f"{proc:,.0f}", f"{ratio:.3f}"
+        )
+
+    checks = Table(title="Worker checks")
+    for column in ("run", "tag", "counts", "states", "commit-based/s", "wall s", "exit"):
+        checks.add_column(column, justify="left" if column in {"run", "tag"} else "right")
+    for k, run in enumerate(runs, 1):
+        p = run.processor
+        rooms = len(set(run.baseline.counts) | set(p.counts))
+        bad = run.mismatched
+        checks.add_row(
+            str(k),
+            f"bench-{run.tag}",
+            _flag(f"{rooms - len(bad)}/{rooms} match", not bad),
+            str(p.states),
+            f"{p.commit_per_s:,.0f}",
+            f"{p.wall_s:.2f}",
+            _flag("killed" if p.exit_code is None else p.exit_code, p.exit_code == 0),
+        )
+    checks.caption = (
+        "counts: last room state per room = baseline dict; commit-based: until committed "
+        "offsets reached n (Faust commits every few s); wall: worker start → last state"
+    )
+    return throughput, checks
+
+
+def _flag(value: object, good: bool) -> str:
+    return str(value) if good else f"[bold red]{value}[/bold red]"
+
+
+def _raise_on_sigterm(signum: int, _frame: FrameType | None) -> None:
+    # So `finally` still stops the worker and leaves the stack as found.
+    raise SystemExit(128 + signum)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--n", type=int, default=50_000, help="door records per run")
+    parser.add_argument("--repeat", type=int, default=1, help="runs; the JSON holds medians")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="py-spy raw (collapsed) profile of the worker, written here (last run's)",
+    )
+    args = parser.parse_args(argv)
+    if args.n < 2 or args.repeat < 1:
+        parser.error("--n must be at least 2 and --repeat at least 1")
+    signal.signal(signal.SIGTERM, _raise_on_sigterm)
+
+    stack = default_stack()
+    logs = Path(tempfile.mkdtemp(prefix="bench-processor-"))
+    clean = False
+    try:
+        try:
+            with _stack_as_found(stack):
+                stack_env = stack.env()
+                runs = [
+                    run_once(stack_env, logs, k, args.n, args.profile)
+                    for k in range(1, args.repeat + 1)
+                ]
+        except (BenchError, OccupancyError, KafkaError) as exc:
+            progress.print(f"[bold red]bench failed:[/bold red] {exc}")
+            return 2
+
+        output = Console(width=None if sys.stdout.isatty() else 130)
+        for table in _tables(runs, args.n):
+            output.print(table)
+        for run in runs:
+            for room in run.mismatched:
+                progress.print(
+                    f"[bold red]run bench-{run.tag}: {room} baseline "
+                    f"{run.baseline.counts.get(room)} != worker {run.processor.counts.get(room)}"
+                )
+        matched = not any(run.mismatched for run in runs)
+        clean = matched and all(r.processor.exit_code == 0 for r in runs)
+        summary = {
+            "baseline_per_s": round(statistics.median(r.baseline.per_s for r in runs), 1),
+            "processor_per_s": round(statistics.median(r.processor.per_s for r in runs), 1),
+            "ratio": round(statistics.median(r.ratio for r in runs), 4),
+            "n": args.n,
+        }
+        print(json.dumps(summary))
+        return 0 if matched else 1
+    finally:
+        # The worker logs explain a failure: kept then, dropped after a clean run.
+        if clean or not any(logs.iterdir()):
+            shutil.rmtree(logs, ignore_errors=True)
+        else:
+            progress.print(f"worker logs kept in {logs}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,63 @@
+"""A whole pipeline (bridge and workers as subprocesses) isolated by a tag, for end-to-end tests."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+from ingest.models import RoomState
+from tests.support.kafka import read_topics
+from tests.support.processes import Command
+
+
+class Pipeline:
+    """Bridge and workers of one test: own MQTT prefix, Kafka topics, consumer group."""
+
+    def __init__(self, stack_env: dict[str, str], tmp_path: Path, **settings: str) -> None:
+        self.tag = uuid.uuid4().hex[:8]
+        self.prefix = f"t{self.tag}/occupancy"
+        self.topics = f"t{self.tag}"
+        self.tmp_path = tmp_path
+        self.bootstrap = stack_env["OCC_KAFKA_BOOTSTRAP"]
+        self.mqtt_url = stack_env["OCC_MQTT_URL"]
+        self.env = {
+            **stack_env,
+            "OCC_MQTT_PREFIX": self.prefix,
+            "OCC_KAFKA_TOPIC_PREFIX": self.topics,
+            "OCC_BRIDGE_CLIENT_ID": f"bridge-{self.tag}",
+            "OCC_KAFKA_PARTITIONS": "3",
+            **settings,
+        }
+        self._commands: list[Command] = []
+
+    def bridge(self) -> Command:
+        bridge = self._start("bridge", {})
+        bridge.wait_for("event=mqtt_connected")
+        return bridge
+
+    def worker(self, name: str = "a", ready_within: float = 120) -> Command:
+        """A worker with its own local store (as on its own machine); ready when it returns."""
+        worker = self._start(
+            "worker", {"OCC_WORKER_DATA_DIR": str(self.tmp_path / f"worker-{name}")}
+        )
+        worker.wait_for("[^Worker]: Ready", timeout=ready_within)
+        return worker
+
+    def room_states(self) -> dict[str, RoomState]:
+        """The latest state per room in the room-state topic (what compaction would keep)."""
+        topic = f"{self.topics}.room-state"
+        latest: dict[str, RoomState] = {}
+        for record in read_topics(self.bootstrap, [topic])[topic]:
+            state = RoomState.model_validate_json(record.value)
+            latest[f"{state.building}/{state.room}"] = state
+        return latest
+
+    def stop_all(self) -> dict[str, int]:
+        """SIGTERM everything this pipeline started that still runs; exit status by log name."""
+        return {c.log.name: c.terminate() for c in self._commands if c.process.poll() is None}
+
+    def _start(self, command: str, extra: dict[str, str]) -> Command:
+        log = self.tmp_path / f"{command}-{len(self._commands) + 1}.log"
+        started = Command([command], {**self.env, **extra}, log)
+        self._commands.append(started)
+        return started
