@@ -21,7 +21,6 @@ import tempfile
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,7 +36,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 from rich.console import Console
 from rich.table import Table
 
-from deploy.local.stack import SERVICES, Stack, default_stack
+from deploy.local.stack import Stack, default_stack
 from ingest.errors import OccupancyError
 from ingest.kafka import ensure_topics, topic_names
 from ingest.models import DoorRecord
@@ -522,27 +521,6 @@ class Bench:
         )
 
 
-@contextlib.contextmanager
-def _stack_as_found(stack: Stack) -> Iterator[None]:
-    """The stack up for the block; afterwards stop exactly the services this started."""
-    if stack.is_up():
-        yield
-        return
-    running = {s.name for s in stack.status() if s.running}
-    progress.print("starting the local stack (it was not up; it is stopped again at the end)")
-    try:
-        stack.up()
-        yield
-    finally:
-        progress.print("stopping the local stack")
-        if not running:
-            stack.down()
-        else:
-            for name in reversed(SERVICES):
-                if name not in running:
-                    stack.stop_service(name)
-
-
 def _settings(stack_env: dict[str, str], tag: str) -> Settings:
     return load_settings(
         mqtt_url=stack_env["OCC_MQTT_URL"],
@@ -656,7 +634,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run_all(stack: Stack, tag: str, logs: Path, n: int, repeat: int) -> list[Run]:
-    with _stack_as_found(stack):
+    with stack.as_found(progress.print):
         stack_env = stack.env()
         settings = _settings(stack_env, tag)
         bench = Bench(tag, settings, stack_env, Events(settings, tag), logs, n)

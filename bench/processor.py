@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
 import random
@@ -52,7 +51,6 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
@@ -70,7 +68,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from rich.console import Console
 from rich.table import Table
 
-from deploy.local.stack import SERVICES, Stack, default_stack
+from deploy.local.stack import default_stack
 from ingest.errors import OccupancyError
 from ingest.kafka import ensure_topics
 from ingest.models import DoorRecord, RoomState, utcnow
@@ -530,27 +528,6 @@ def run_once(stack_env: dict[str, str], logs: Path, k: int, n: int, profile: Pat
             progress.print(f"[yellow]could not clear the retained bench-{tag}/# messages: {exc}")
 
 
-@contextlib.contextmanager
-def _stack_as_found(stack: Stack) -> Iterator[None]:
-    """The stack up for the block; afterwards stop exactly the services this started."""
-    if stack.is_up():
-        yield
-        return
-    running = {s.name for s in stack.status() if s.running}
-    progress.print("starting the local stack (it was not up; it is stopped again at the end)")
-    try:
-        stack.up()
-        yield
-    finally:
-        progress.print("stopping the local stack")
-        if not running:
-            stack.down()
-        else:
-            for name in reversed(SERVICES):
-                if name not in running:
-                    stack.stop_service(name)
-
-
 def _tables(runs: list[Run], n: int) -> tuple[Table, Table]:
     throughput = Table(title=f"Draining {n} door records: occupancy worker vs. plain aiokafka")
     for column in ("run", "path", "events", "seconds", "events/s", "ratio"):
@@ -629,7 +606,7 @@ def main(argv: list[str] | None = None) -> int:
     clean = False
     try:
         try:
-            with _stack_as_found(stack):
+            with stack.as_found(progress.print):
                 stack_env = stack.env()
                 runs = [
                     run_once(stack_env, logs, k, args.n, args.profile)

@@ -237,6 +237,26 @@ class Stack:
             "OCC_SITE_FILE": str(DEPLOY_DIR / "sample" / "site.yaml"),
         }
 
+    @contextlib.contextmanager
+    def as_found(self, report: Callable[[str], None] = lambda _: None) -> Iterator[None]:
+        """Up for the block; afterwards stop exactly the services this started (benchmarks)."""
+        if self.is_up():
+            yield
+            return
+        running = {s.name for s in self.status() if s.running}
+        report("starting the local stack (it was not up; it is stopped again at the end)")
+        try:
+            self.up()
+            yield
+        finally:
+            report("stopping the local stack")
+            if not running:
+                self.down()
+            else:
+                for name in reversed(SERVICES):
+                    if name not in running:
+                        self.stop_service(name)
+
     def start_service(self, name: str) -> None:
         """Start one service (if it is not running) and wait until it answers."""
         svc = self._service(name)
