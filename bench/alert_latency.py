@@ -1,0 +1,833 @@
+"""Capacity-alert latency: MQTT publish of the door event that crosses a room's limit → the
+critical alert on the MQTT alerts topic, through the real bridge and worker, under a paced
+background load of door events in other rooms.
+
+Run: `python bench/alert_latency.py [--crossings 200] [--background 500]`; last line JSON;
+exit 1 when a crossing got no alert within 5 s, 2 on error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import math
+import os
+import queue
+import random
+import secrets
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+from typing import IO, Any
+
+import paho.mqtt.client as mqtt
+from aiokafka.admin import AIOKafkaAdminClient
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from deploy.local.stack import default_stack
+from ingest.errors import OccupancyError
+from ingest.kafka import ensure_topics
+from ingest.models import Alert, RoomState
+from ingest.settings import Settings, load_settings
+from ingest.site import Site, load_site
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+BUILDING = "hq-jakarta"
+# Rooms whose limits are crossed, each with its door sensor: capacity 12 → limit 6 at the
+# sample site's "transition" level. Crossings alternate between them, one cycle in flight each.
+CROSSING_ROOMS = (("f2-meeting-b", "door-f2-meeting-b"), ("f4-leadership", "door-f4-leadership"))
+CONNECT_TIMEOUT_S = 15.0
+BRIDGE_READY_TIMEOUT_S = 60.0
+WORKER_READY_TIMEOUT_S = 120.0
+STOP_TIMEOUT_S = 30.0  # SIGTERM, then SIGKILL
+ANSWER_TIMEOUT_S = 5.0  # a crossing with no critical alert within this is a timeout
+# ... but a late alert is still waited for (and its latency kept): a worker falling behind
+# shows as growing latencies, not just as a count of timeouts.
+LATE_ANSWER_S = 30.0
+WARNING_TIMEOUT_S = 5.0
+RESOLVE_TIMEOUT_S = 30.0
+FIRST_ANSWER_TIMEOUT_S = 60.0  # the warm-up: partitions may still be being assigned
+BACKGROUND_WARMUP_S = 2.0
+BACKGROUND_TICK_S = 0.1
+MAX_JITTER_S = 0.05  # a random pause before each crossing: no phase-lock with any timer
+
+progress = Console(stderr=True)
+
+
+class BenchError(Exception):
+    """The measurement itself could not be made (not a finding about the pipeline)."""
+
+
+# --- MQTT ------------------------------------------------------------------------------------
+
+
+def _client(settings: Settings, client_id: str, *, clean: bool = True) -> mqtt.Client:
+    # MQTT 3.1.1 as the bridge and the worker connect.
+    client = mqtt.Client(
+        CallbackAPIVersion.VERSION2,
+        client_id=client_id,
+        protocol=MQTTProtocolVersion.MQTTv311,
+        clean_session=clean,
+    )
+    address = settings.mqtt
+    if address.username:
+        client.username_pw_set(address.username, address.password)
+    if address.tls:
+        client.tls_set()
+    return client
+
+
+def _connect(client: mqtt.Client, settings: Settings) -> None:
+    """Connect, start the network thread, wait for a successful CONNACK."""
+    refused: list[bool] = []
+    connected = threading.Event()
+
+    def on_connect(
+        _client: mqtt.Client,
+        _userdata: Any,
+        _flags: mqtt.ConnectFlags,
+        reason: ReasonCode,
+        _properties: Properties | None,
+    ) -> None:
+        refused.append(reason.is_failure)
+        connected.set()
+
+    client.on_connect = on_connect
+    address = settings.mqtt
+    try:
+        client.connect(address.host, address.port, keepalive=30)
+    except OSError as exc:
+        raise BenchError(f"no MQTT connection to {address.host}:{address.port}: {exc}") from exc
+    client.loop_start()
+    if not connected.wait(CONNECT_TIMEOUT_S) or refused[0]:
+        _close(client)
+        raise BenchError(f"no MQTT connection to {address.host}:{address.port}")
+
+
+def _close(client: mqtt.Client) -> None:
+    client.disconnect()
+    client.loop_stop()
+
+
+def _subscribe(client: mqtt.Client, filters: list[str]) -> None:
+    subacks: list[list[ReasonCode]] = []
+    subscribed = threading.Event()
+
+    def on_subscribe(
+        _client: mqtt.Client,
+        _userdata: Any,
+        _mid: int,
+        reasons: list[ReasonCode],
+        _properties: Properties | None,
+    ) -> None:
+        subacks.append(reasons)
+        subscribed.set()
+
+    client.on_subscribe = on_subscribe
+    client.subscribe([(f, 1) for f in filters])
+    if not subscribed.wait(CONNECT_TIMEOUT_S) or any(r.is_failure for r in subacks[0]):
+        raise BenchError(f"MQTT subscription to {filters} was refused or not answered")
+
+
+def _delete_session(settings: Settings, client_id: str) -> None:
+    """A clean-session connect discards the bridge's persistent session and its queue."""
+    client = _client(settings, client_id, clean=True)
+    _connect(client, settings)
+    _close(client)
+
+
+def _clear_retained(settings: Settings, site: Site) -> None:
+    """The worker leaves a retained state per room under the run's prefix: remove them."""
+    client = _client(settings, f"bench-clear-{settings.kafka_topic_prefix}")
+    _connect(client, settings)
+    try:
+        sent = [
+            client.publish(f"{settings.mqtt_prefix}/{b.id}/{r.id}/state", b"", qos=1, retain=True)
+            for b in site.buildings
+            for r in b.rooms
+        ]
+        for info in sent:
+            info.wait_for_publish(timeout=CONNECT_TIMEOUT_S)
+    finally:
+        _close(client)
+
+
+def _door(seq: int, entered: int, exited: int, event_id: str) -> bytes:
+    ts = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    body = {"seq": seq, "ts": ts, "entered": entered, "exited": exited, "event_id": event_id}
+    return json.dumps(body).encode()
+
+
+def _mqtt_error(rc: int) -> str:
+    if rc == mqtt.MQTT_ERR_NO_CONN:
+        return "the MQTT connection was lost (was the broker restarted meanwhile?)"
+    return mqtt.error_string(rc)
+
+
+Arrival = tuple[float, Alert | RoomState]
+
+
+class Watcher:
+    """One subscriber on the alerts topic and the crossing rooms' state topics; every message
+    is stamped with `perf_counter()` on arrival and queued for its room."""
+
+    def __init__(self, settings: Settings, tag: str, rooms: list[str]) -> None:
+        self._prefix = settings.mqtt_prefix
+        self.queues: dict[str, queue.Queue[Arrival]] = {room: queue.Queue() for room in rooms}
+        self._state_topics = {f"{self._prefix}/{BUILDING}/{room}/state": room for room in rooms}
+        self.undecodable = 0
+        self._client = _client(settings, f"bench-watch-{tag}")
+        self._client.on_message = self._on_message
+        _connect(self._client, settings)
+        try:
+            _subscribe(self._client, [f"{self._prefix}/+/alerts", *self._state_topics])
+        except BaseException:
+            _close(self._client)
+            raise
+
+    def _on_message(self, _client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
+        now = time.perf_counter()
+        if message.retain or not message.payload:
+            return  # a state from before this run's cycle, or a cleared one
+        try:
+            if message.topic in self._state_topics:
+                state = RoomState.model_validate_json(message.payload)
+                self.queues[state.room].put((now, state))
+                return
+            alert = Alert.model_validate_json(message.payload)
+        except ValidationError:
+            self.undecodable += 1
+            return
+        if alert.kind == "capacity" and alert.room in self.queues:
+            self.queues[alert.room].put((now, alert))
+
+    def close(self) -> None:
+        _close(self._client)
+
+
+# --- background load -------------------------------------------------------------------------
+
+
+class Background(threading.Thread):
+    """Door events at `rate` per second, paced every 100 ms, round-robin over `topics`.
+
+    Round k of the sensors enters one person each, round k+1 lets them out: a room never holds
+    more people than it has sensors, so no background room comes near its limit.
+    """
+
+    def __init__(self, settings: Settings, tag: str, topics: list[str], rate: float) -> None:
+        super().__init__(name="background", daemon=True)
+        self._settings = settings
+        self._tag = tag
+        self._topics = topics
+        self._rate = rate
+        self._stopping = threading.Event()
+        self._acked = 0
+        self.published = 0
+        self.error: BaseException | None = None
+        self._client = _client(settings, f"bench-load-{tag}")
+        self._client.max_inflight_messages_set(1000)
+        self._client.on_publish = self._on_publish
+
+    def _on_publish(self, *_args: Any) -> None:
+        self._acked += 1  # only the network thread writes it
+
+    @property
+    def acked(self) -> int:
+        return self._acked
+
+    def start(self) -> None:
+        _connect(self._client, self._settings)
+        super().start()
+
+    def run(self) -> None:
+        try:
+            self._publish_paced()
+        except BaseException as exc:  # reported by the main thread
+            self.error = exc
+
+    def _publish_paced(self) -> None:
+        seqs = [0] * len(self._topics)
+        started = time.perf_counter()
+        k = 0
+        while not self._stopping.is_set():
+            due = math.floor(self._rate * (time.perf_counter() - started))
+            while k < due:
+                sensor, round_ = k % len(self._topics), k // len(self._topics)
+                entered, exited = (1, 0) if round_ % 2 == 0 else (0, 1)
+                payload = _door(seqs[sensor], entered, exited, f"{self._tag}-b{sensor}-{k}")
+                info = self._client.publish(self._topics[sensor], payload, qos=1)
+                if info.rc != mqtt.MQTT_ERR_SUCCESS:
+                    raise BenchError(f"background publish failed: {_mqtt_error(info.rc)}")
+                seqs[sensor] += 1
+                k += 1
+                self.published = k
+            self._stopping.wait(BACKGROUND_TICK_S)
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self.is_alive():
+            self.join(10)
+        # The last window's PUBACKs: the measured rate counts acknowledged messages.
+        deadline = time.monotonic() + 10
+        while self._acked < self.published and time.monotonic() < deadline:
+            time.sleep(0.05)
+        _close(self._client)
+
+
+def _background_topics(settings: Settings, site: Site, crossing: set[str]) -> list[str]:
+    return [
+        f"{settings.mqtt_prefix}/{b.id}/{s.room}/door/{s.id}"
+        for b in site.buildings
+        for s in b.sensors
+        if not (b.id == BUILDING and s.room in crossing)
+    ]
+
+
+# --- crossings -------------------------------------------------------------------------------
+
+
+@dataclass
+class Crossing:
+    room: str
+    warm_up: bool
+    latency_s: float | None  # publish → critical alert; None: none within LATE_ANSWER_S
+    state_s: float | None  # publish → the room's state with the new count (first hop)
+    warning_s: float | None  # publish of the event to the limit → the warning alert
+    resolve_s: float | None  # publish of the exit → the resolved alert
+
+
+@dataclass
+class Tickets:
+    """The crossings still to measure, shared by the rooms' threads, until a deadline."""
+
+    left: int
+    deadline: float  # time.monotonic()
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def take(self) -> bool:
+        with self.lock:
+            if self.left <= 0 or time.monotonic() > self.deadline:
+                return False
+            self.left -= 1
+            return True
+
+
+class RoomCycle:
+    """Drives one room: up to its limit, over it (measured), back to empty, again."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        tag: str,
+        publisher: mqtt.Client,
+        arrivals: queue.Queue[Arrival],
+        *,
+        room: str,
+        sensor: str,
+        limit: int,
+    ) -> None:
+        self._publisher = publisher
+        self._arrivals = arrivals
+        self._tag = tag
+        self.room = room
+        self._sensor = sensor
+        self.limit = limit
+        self._topic = f"{settings.mqtt_prefix}/{BUILDING}/{room}/door/{sensor}"
+        self._seq = 0
+        self._count = 0
+        self.results: list[Crossing] = []
+        self.error: BaseException | None = None
+
+    def run(self, tickets: Tickets, warm_up: int) -> None:
+        try:
+            for _ in range(warm_up):
+                self.results.append(self.cycle(warm_up=True))
+            while tickets.take():
+                self.results.append(self.cycle(warm_up=False))
+        except BaseException as exc:  # reported by the main thread
+            self.error = exc
+
+    def _publish(self, entered: int, exited: int) -> float:
+        payload = _door(self._seq, entered, exited, f"{self._tag}-x-{self._sensor}-{self._seq}")
+        t0 = time.perf_counter()
+        info = self._publisher.publish(self._topic, payload, qos=1)
+        if info.rc != mqtt.MQTT_ERR_SUCCESS:
+            raise BenchError(f"publish to {self._topic} failed: {_mqtt_error(info.rc)}")
+        self._seq += 1
+        self._count = max(0, self._count + entered - exited)
+        return t0
+
+    def _wait(
+        self, matches: Callable[[Alert | RoomState], bool], after: float, deadline: float
+    ) -> float | None:
+        """Seconds from `after` to the first arrival after it that matches, if one comes before
+        `deadline` (both `perf_counter` times); what does not match is dropped."""
+        while (left := deadline - time.perf_counter()) > 0:
+            try:
+                at, message = self._arrivals.get(timeout=left)
+            except queue.Empty:
+                break
+            if at > after and matches(message):
+                return at - after
+        return None
+
+    def cycle(self, *, warm_up: bool) -> Crossing:
+        limit, over = self.limit, self.limit + 1
+        first = warm_up and not self.results
+
+        t_limit = self._publish(limit - self._count, 0)
+        timeout = FIRST_ANSWER_TIMEOUT_S if first else WARNING_TIMEOUT_S
+        warning: str | None = None
+
+        def is_warning(m: Alert | RoomState) -> bool:
+            nonlocal warning
+            if isinstance(m, Alert) and m.severity == "warning" and m.state == "active":
+                warning = m.alert_id if m.value == limit else None
+                return m.value == limit
+            return False
+
+        warning_s = self._wait(is_warning, t_limit, t_limit + timeout)
+        time.sleep(random.uniform(0, MAX_JITTER_S))
+
+        def is_state(m: Alert | RoomState) -> bool:
+            return isinstance(m, RoomState) and m.count == over
+
+        def is_answer(m: Alert | RoomState) -> bool:
+            # The critical that escalates this cycle's warning (its id), else any new one.
+            return (
+                isinstance(m, Alert)
+                and m.severity == "critical"
+                and m.state == "active"
+                and m.value == over
+                and (warning is None or m.alert_id == warning)
+            )
+
+        t0 = self._publish(1, 0)
+        deadline = t0 + LATE_ANSWER_S
+        # The worker publishes the room's state before the alert, on one connection, so
+        # they arrive in that order: no state, no alert.
+        state_s = self._wait(is_state, t0, deadline)
+        latency = None if state_s is None else self._wait(is_answer, t0, deadline)
+
+        t_exit = self._publish(0, self._count)
+        resolve_s = self._wait(
+            lambda m: isinstance(m, Alert) and m.state == "resolved",
+            t_exit,
+            t_exit + RESOLVE_TIMEOUT_S,
+        )
+        return Crossing(self.room, warm_up, latency, state_s, warning_s, resolve_s)
+
+
+# --- the pipeline ----------------------------------------------------------------------------
+
+
+class Process:
+    """`occupancy <command>` as a subprocess, its output in a log file."""
+
+    def __init__(self, command: str, env: dict[str, str], log: Path) -> None:
+        self.command = command
+        self.log = log
+        self._out: IO[bytes] = log.open("ab")
+        self.popen = subprocess.Popen(
+            [sys.executable, "-m", "deploy.cli", command],
+            cwd=REPO_ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=self._out,
+            stderr=subprocess.STDOUT,
+            # Not in our process group: a Ctrl-C reaches only us, and `stop` drains them.
+            start_new_session=True,
+        )
+
+    def wait_for(self, text: str, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while text not in self.log.read_text(errors="replace"):
+            if self.popen.poll() is not None:
+                raise BenchError(
+                    f"the {self.command} exited early ({self.popen.returncode}); {self.log}"
+                )
+            if time.monotonic() > deadline:
+                raise BenchError(
+                    f"no {text!r} from the {self.command} in {timeout:.0f} s; {self.log}"
+                )
+            time.sleep(0.1)
+
+    def stop(self) -> int | None:
+        """SIGTERM, SIGKILL after STOP_TIMEOUT_S; the exit code, None when it was killed."""
+        try:
+            if self.popen.poll() is not None:
+                return self.popen.returncode
+            self.popen.terminate()
+            try:
+                return self.popen.wait(STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait(10)
+                return None
+        finally:
+            self._out.close()
+
+
+async def _delete_topics(settings: Settings) -> None:
+    """The pipeline's topics and the worker's internal ones (`<prefix>-workers-…`)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    await admin.start()
+    try:
+        prefix = settings.kafka_topic_prefix
+        ours = [
+            t
+            for t in await admin.list_topics()
+            if t.startswith((f"{prefix}.", f"{prefix}-workers-"))
+        ]
+        if ours:
+            await admin.delete_topics(ours, timeout_ms=30_000)
+    finally:
+        await admin.close()
+
+
+def _settings(stack_env: dict[str, str], tag: str) -> Settings:
+    return load_settings(
+        mqtt_url=stack_env["OCC_MQTT_URL"],
+        kafka_bootstrap=stack_env["OCC_KAFKA_BOOTSTRAP"],
+        site_file=Path(stack_env["OCC_SITE_FILE"]),
+        mqtt_prefix=f"bench-{tag}/occupancy",
+        kafka_topic_prefix=f"bench-{tag}",
+        bridge_client_id=f"bench-bridge-{tag}",
+    )
+
+
+def _pipeline_env(settings: Settings, stack_env: dict[str, str], data_dir: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        **stack_env,
+        "OCC_MQTT_PREFIX": settings.mqtt_prefix,
+        "OCC_KAFKA_TOPIC_PREFIX": settings.kafka_topic_prefix,
+        "OCC_BRIDGE_CLIENT_ID": settings.bridge_client_id,
+        "OCC_WORKER_DATA_DIR": str(data_dir),
+        # A released alert resolves at once, so every crossing opens a new one.
+        "OCC_ALERT_MIN_DWELL_S": "0",
+        "OCC_ALERT_HYSTERESIS": "0",
+    }
+
+
+# --- the run ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Result:
+    crossings: list[Crossing]  # measured ones (no warm-ups)
+    warm_ups: list[Crossing]
+    rooms: list[tuple[str, int]]  # (room, limit)
+    background_requested: float
+    background_per_s: float
+    background_acked: int
+    exit_codes: dict[str, int | None]
+
+
+@dataclass(frozen=True)
+class Bench:
+    """One invocation: its run tag, settings, where logs (and the worker's tables) go."""
+
+    tag: str
+    settings: Settings
+    stack_env: dict[str, str]
+    logs: Path
+    crossings: int
+    background: float
+    rooms: int
+    max_minutes: float
+
+    def measure(self) -> Result:
+        settings = self.settings
+        site = load_site(_site_file(settings))
+        chosen = CROSSING_ROOMS[: self.rooms]
+        limits = [_limit(site, room, sensor) for room, sensor in chosen]
+        described = ", ".join(
+            f"{room} (limit {n})" for (room, _), n in zip(chosen, limits, strict=True)
+        )
+
+        asyncio.run(ensure_topics(settings))
+        env = _pipeline_env(settings, self.stack_env, self.logs / "worker-data")
+        processes: list[Process] = []
+        watcher: Watcher | None = None
+        load: Background | None = None
+        publisher: mqtt.Client | None = None
+        exit_codes: dict[str, int | None] = {}
+        try:
+            progress.print("starting the bridge and the worker")
+            processes.append(Process("bridge", env, self.logs / "bridge.log"))
+            processes.append(Process("worker", env, self.logs / "worker.log"))
+            processes[0].wait_for("event=mqtt_connected", BRIDGE_READY_TIMEOUT_S)
+            processes[1].wait_for("[^Worker]: Ready", WORKER_READY_TIMEOUT_S)
+
+            watcher = Watcher(settings, self.tag, [room for room, _ in chosen])
+            publisher = _client(settings, f"bench-cross-{self.tag}")
+            _connect(publisher, settings)
+            cycles = [
+                RoomCycle(
+                    settings,
+                    self.tag,
+                    publisher,
+                    watcher.queues[room],
+                    room=room,
+                    sensor=sensor,
+                    limit=limit,
+                )
+                for (room, sensor), limit in zip(chosen, limits, strict=True)
+            ]
+            topics = _background_topics(settings, site, {room for room, _ in chosen})
+            load = Background(settings, self.tag, topics, self.background)
+            progress.print(
+                f"background: {self.background:g} door events/s over {len(topics)} sensors; "
+                f"crossings in {described}"
+            )
+            load.start()
+            time.sleep(BACKGROUND_WARMUP_S)
+            acked_before, started = load.acked, time.perf_counter()
+            self._cross(cycles, load)
+            acked_after, ended = load.acked, time.perf_counter()
+            results = [r for c in cycles for r in c.results]
+            return Result(
+                crossings=[r for r in results if not r.warm_up],
+                warm_ups=[r for r in results if r.warm_up],
+                rooms=[(room, limit) for (room, _), limit in zip(chosen, limits, strict=True)],
+                background_requested=self.background,
+                background_per_s=(acked_after - acked_before) / max(ended - started, 1e-9),
+                background_acked=acked_after - acked_before,
+                exit_codes=exit_codes,
+            )
+        finally:
+            if load is not None:
+                load.stop()
+            if publisher is not None:
+                _close(publisher)
+            if watcher is not None:
+                watcher.close()
+            for process in reversed(processes):  # the worker first: the bridge feeds it
+                exit_codes[process.command] = process.stop()
+            with contextlib.suppress(Exception):
+                _delete_session(settings, settings.bridge_client_id)
+            with contextlib.suppress(Exception):
+                _clear_retained(settings, site)
+
+    def run(self) -> Result:
+        try:
+            return self.measure()
+        finally:
+            try:
+                asyncio.run(_delete_topics(self.settings))
+            except Exception as exc:  # best effort: a leftover bench-* topic is harmless
+                progress.print(f"[yellow]could not delete the bench-{self.tag} topics: {exc}")
+
+    def _cross(self, cycles: list[RoomCycle], load: Background) -> None:
+        """Every room's thread cycling (one warm-up each) until the crossings are done."""
+        tickets = Tickets(self.crossings, time.monotonic() + self.max_minutes * 60)
+        threads = [
+            threading.Thread(target=c.run, args=(tickets, 1), name=c.room, daemon=True)
+            for c in cycles
+        ]
+        for thread in threads:
+            thread.start()
+        with progress.status("crossing limits") as status:
+            while any(t.is_alive() for t in threads):
+                done = max(0, sum(len(c.results) for c in cycles) - len(cycles))
+                status.update(f"crossing limits: {done}/{self.crossings}")
+                if load.error is not None:
+                    raise BenchError(f"the background load failed: {load.error}")
+                time.sleep(0.5)
+        for c in cycles:
+            if isinstance(c.error, BenchError):
+                raise c.error
+            if c.error is not None:
+                raise BenchError(f"{c.room}: {c.error!r}") from c.error
+
+
+def _limit(site: Site, room_id: str, sensor_id: str) -> int:
+    room = site.room(BUILDING, room_id)
+    sensor = site.sensor(BUILDING, sensor_id)
+    if room is None or sensor is None or sensor.room != room_id:
+        raise BenchError(f"the site has no room {room_id} with a sensor {sensor_id}")
+    return site.limit(room)
+
+
+def _site_file(settings: Settings) -> Path:
+    if settings.site_file is None:
+        raise BenchError("no site file: the stack's env must set OCC_SITE_FILE")
+    return settings.site_file
+
+
+def _percentiles(values: list[float]) -> tuple[float, float, float]:
+    """p50, p95, p99 (inclusive method: with 200 values p99 lies between the two largest)."""
+    if len(values) == 1:
+        return values[0], values[0], values[0]
+    cuts = statistics.quantiles(values, n=100, method="inclusive")
+    return cuts[49], cuts[94], cuts[98]
+
+
+def _timed_out(crossing: Crossing) -> bool:
+    return crossing.latency_s is None or crossing.latency_s > ANSWER_TIMEOUT_S
+
+
+def _row(
+    table: Table, name: str, values: list[float | None], total: int, limit: float | None = None
+) -> None:
+    got = sorted(v * 1000 for v in values if v is not None)
+    missing = total - len(got)
+    if limit is not None:
+        missing += sum(1 for v in got if v > limit * 1000)
+    if not got:
+        table.add_row(name, "0", str(missing), "", "", "", "", "")
+        return
+    p50, p95, p99 = _percentiles(got)
+    table.add_row(
+        name,
+        str(len(got)),
+        str(missing) if missing == 0 else f"[bold red]{missing}[/bold red]",
+        f"{got[0]:.1f}",
+        f"{p50:.1f}",
+        f"{p95:.1f}",
+        f"{p99:.1f}",
+        f"{got[-1]:.1f}",
+    )
+
+
+def _table(result: Result) -> Table:
+    rooms = ", ".join(f"{r} (limit {n})" for r, n in result.rooms)
+    table = Table(
+        title=(
+            f"Capacity alert latency: {len(result.crossings)} crossings in {rooms}, "
+            f"background {result.background_per_s:,.0f}/s "
+            f"(asked {result.background_requested:g}/s)"
+        )
+    )
+    for column in ("path", "n", "timeouts", "min ms", "p50 ms", "p95 ms", "p99 ms", "max ms"):
+        table.add_column(column, justify="left" if column == "path" else "right")
+    n = len(result.crossings)
+    _row(
+        table,
+        "crossing event → critical alert",
+        [c.latency_s for c in result.crossings],
+        n,
+        ANSWER_TIMEOUT_S,
+    )
+    _row(table, "  of which → room state on MQTT", [c.state_s for c in result.crossings], n)
+    alert_after_state = [
+        c.latency_s - c.state_s
+        for c in result.crossings
+        if c.latency_s is not None and c.state_s is not None
+    ]
+    _row(table, "  of which room state → alert", list[float | None](alert_after_state), n)
+    _row(table, "event to the limit → warning alert", [c.warning_s for c in result.crossings], n)
+    _row(table, "exit to 0 → resolved alert", [c.resolve_s for c in result.crossings], n)
+    warm = ", ".join(
+        f"{c.room} {c.latency_s * 1000:.0f} ms" if c.latency_s is not None else f"{c.room} timeout"
+        for c in result.warm_ups
+    )
+    codes = ", ".join(f"{k} {'killed' if v is None else v}" for k, v in result.exit_codes.items())
+    table.caption = (
+        f"timeouts: critical later than {ANSWER_TIMEOUT_S:.0f} s (latencies up to "
+        f"{LATE_ANSWER_S:.0f} s are still counted in the percentiles) or none; other rows: "
+        f"none within {LATE_ANSWER_S:.0f} s; "
+        f"room state: the worker's MQTT state for the new count, i.e. MQTT → bridge → Kafka → "
+        f"occupancy agent; the rest is room-state topic → capacity agent → MQTT. "
+        f"Background: {result.background_acked} events acknowledged during the crossings. "
+        f"Not counted: one warm-up crossing per room ({warm}). Exit codes: {codes}."
+    )
+    return table
+
+
+def _raise_on_sigterm(signum: int, _frame: FrameType | None) -> None:
+    # So `finally` still stops the bridge and worker and leaves the stack as found.
+    raise SystemExit(128 + signum)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--crossings", type=int, default=200, help="measured limit crossings")
+    parser.add_argument(
+        "--background", type=float, default=500.0, help="background door events per second"
+    )
+    parser.add_argument(
+        "--rooms",
+        type=int,
+        default=len(CROSSING_ROOMS),
+        choices=range(1, len(CROSSING_ROOMS) + 1),
+        help="rooms crossed concurrently, one crossing in flight each",
+    )
+    parser.add_argument(
+        "--max-minutes",
+        type=float,
+        default=10.0,
+        help="stop starting crossings after this long (a worker falling behind is slow)",
+    )
+    args = parser.parse_args(argv)
+    if args.crossings < 1 or args.background < 0:
+        parser.error("--crossings must be at least 1 and --background not negative")
+    signal.signal(signal.SIGTERM, _raise_on_sigterm)
+
+    tag = secrets.token_hex(4)
+    stack = default_stack()
+    logs = Path(tempfile.mkdtemp(prefix=f"bench-alert-latency-{tag}-"))
+    clean = False
+    try:
+        try:
+            with stack.as_found(progress.print):
+                stack_env = stack.env()
+                bench = Bench(
+                    tag,
+                    _settings(stack_env, tag),
+                    stack_env,
+                    logs,
+                    args.crossings,
+                    args.background,
+                    args.rooms,
+                    args.max_minutes,
+                )
+                result = bench.run()
+        except (BenchError, OccupancyError) as exc:
+            progress.print(f"[bold red]bench failed:[/bold red] {exc}")
+            return 2
+
+        output = Console(width=None if sys.stdout.isatty() else 130)
+        output.print(_table(result))
+        latencies = [c.latency_s * 1000 for c in result.crossings if c.latency_s is not None]
+        timeouts = sum(1 for c in result.crossings if _timed_out(c))
+        p50, p95, p99 = _percentiles(sorted(latencies)) if latencies else (math.nan,) * 3
+        summary = {
+            "p50_ms": round(p50, 1),
+            "p95_ms": round(p95, 1),
+            "p99_ms": round(p99, 1),
+            "crossings": len(result.crossings),
+            "background_per_s": round(result.background_per_s, 1),
+        }
+        clean = timeouts == 0 and all(v == 0 for v in result.exit_codes.values())
+        print(json.dumps(summary))
+        return 0 if timeouts == 0 else 1
+    finally:
+        # The logs explain a failure: kept then, dropped (with the worker's tables) otherwise.
+        if clean:
+            shutil.rmtree(logs, ignore_errors=True)
+        else:
+            progress.print(f"bridge and worker logs kept in {logs}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
