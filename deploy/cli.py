@@ -28,7 +28,7 @@ def main(ctx: click.Context, log_level: str) -> None:
     from ingest.logs import setup_logging
 
     setup_logging(log_level)
-    ctx.ensure_object(dict)
+    ctx.ensure_object(dict)["log_level"] = log_level
 
 
 def _settings() -> Settings:
@@ -62,13 +62,11 @@ def bridge() -> None:
 @main.command()
 @click.pass_context
 def worker(ctx: click.Context) -> None:
-    """Run one Faust worker: occupancy per room (joins the group; runs until SIGTERM)."""
+    """Run one worker: occupancy per room and capacity alerts (joins the group; until SIGTERM)."""
     from deploy.worker import run_worker
 
     settings = _settings()
-    run_worker(
-        settings, _site(settings), loglevel=ctx.parent.params["log_level"] if ctx.parent else "INFO"
-    )
+    run_worker(settings, _site(settings), loglevel=ctx.obj["log_level"])
 
 
 @main.group()

@@ -87,6 +87,8 @@ def test_site_check_json_resolves_limits_for_tools() -> None:
         (["bridge"], {"OCC_KAFKA_PARTITIONS": "many"}, "OCC_KAFKA_PARTITIONS is invalid"),
         (["bridge"], {"OCC_MQTT_URL": "http://u:pw@host"}, "OCC_MQTT_URL is invalid"),
         (["bridge"], {"OCC_SITE_FILE": "{broken}"}, "line 10 (policy.levels.normal)"),
+        (["policy", "set", "panic"], {"OCC_SITE_FILE": str(SAMPLE)}, "'panic' is not in"),
+        (["worker"], {"OCC_WORKER_STORE": "redis"}, "OCC_WORKER_STORE is invalid"),
     ],
 )
 def test_errors_are_one_sentence_and_exit_2(
