@@ -6,7 +6,6 @@ The agent stays thin: decode (the codec), call `occupancy_rules.apply_door`, sto
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import faust
@@ -22,9 +21,6 @@ from processors.policy import PolicyFollower
 from processors.publisher import MqttPublisher
 
 log = logging.getLogger(__name__)
-
-StateListener = Callable[[RoomState, RoomCount], None]
-FindingListener = Callable[[Finding], None]
 
 
 class Occupancy:
@@ -44,8 +40,6 @@ class Occupancy:
         self._policy = policy
         self._max_dwell = timedelta(hours=settings.max_dwell_h)
         self._published: dict[str, tuple[int, int, str]] = {}
-        self.state_listeners: list[StateListener] = []
-        self.finding_listeners: list[FindingListener] = []
         self.door_topic = app.topic(
             settings.kafka_topic("door"),
             key_serializer="raw",
@@ -73,8 +67,7 @@ class Occupancy:
             if after != before:
                 self.rooms[key] = after
             for finding in findings:
-                for on_finding in self.finding_listeners:
-                    on_finding(finding)
+                _log_finding(finding)
             await self.publish_state(after, record.received_at)
 
     def room_state(self, count: RoomCount, ts: datetime) -> RoomState:
@@ -98,8 +91,6 @@ class Occupancy:
         state = self.room_state(count, ts)
         key = f"{state.building}/{state.room}"
         signature = (state.count, state.limit, state.status)
-        for on_state in self.state_listeners:
-            on_state(state, count)
         if self._published.get(key) == signature:
             return
         self._published[key] = signature
@@ -110,3 +101,19 @@ class Occupancy:
             qos=1,
             retain=True,
         )
+
+
+def _log_finding(finding: Finding) -> None:
+    # Redeliveries are routine under QoS 1; every other finding is a correction worth a line.
+    level = logging.DEBUG if finding.kind == "duplicate" else logging.INFO
+    log.log(
+        level,
+        kv(
+            "room_finding",
+            kind=finding.kind,
+            room=f"{finding.building}/{finding.room}",
+            sensor=finding.sensor or "",
+            value="" if finding.value is None else finding.value,
+            detail=finding.detail,
+        ),
+    )
