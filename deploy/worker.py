@@ -14,6 +14,7 @@ from aiokafka import AIOKafkaProducer
 
 from alerts.capacity import CapacityAlerts
 from alerts.notifiers import Fanout, KafkaNotifier, MqttNotifier, Notifier, WebhookNotifier
+from alerts.quality import DataQualityAlerts
 from ingest.kafka import ensure_topics, make_producer
 from ingest.models import utcnow
 from ingest.settings import Settings
@@ -70,6 +71,7 @@ class Workers:
             )
         self.notifiers = Fanout(channels)
         self.capacity = CapacityAlerts(self.app, settings, site, self.occupancy, self.notifiers)
+        self.quality = DataQualityAlerts(self.app, settings, site, self.occupancy, self.notifiers)
         self.policy.listeners.append(self._rerate_soon)
         self.app.task(self._start_channels)
         self.app.task(self._follow_policy)

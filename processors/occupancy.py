@@ -6,6 +6,7 @@ The agent stays thin: decode (the codec), call `occupancy_rules.apply_door`, sto
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 import faust
@@ -21,6 +22,9 @@ from processors.policy import PolicyFollower
 from processors.publisher import MqttPublisher
 
 log = logging.getLogger(__name__)
+
+FindingHandler = Callable[[Finding, RoomCount], Awaitable[None]]
+"""Called with each finding and the room after it, while its door event is processed."""
 
 
 class Occupancy:
@@ -40,6 +44,7 @@ class Occupancy:
         self._policy = policy
         self._max_dwell = timedelta(hours=settings.max_dwell_h)
         self._published: dict[str, tuple[int, int, str]] = {}
+        self.finding_handlers: list[FindingHandler] = []
         self.door_topic = app.topic(
             settings.kafka_topic("door"),
             key_serializer="raw",
@@ -68,6 +73,8 @@ class Occupancy:
                 self.rooms[key] = after
             for finding in findings:
                 _log_finding(finding)
+                for handle in self.finding_handlers:
+                    await handle(finding, after)
             await self.publish_state(after, record.received_at)
 
     def room_state(self, count: RoomCount, ts: datetime) -> RoomState:

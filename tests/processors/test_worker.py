@@ -20,10 +20,10 @@ from tests.support.processes import Command
 pytestmark = pytest.mark.integration
 
 ROOM = "f2-meeting-a"  # capacity 20; limit 10 at "transition", 20 at "normal"
-SENSOR = "door-f2-meeting-a"
+QUALITY_ROOM = "f2-meeting-b"  # limit 6: the counts below never alert on capacity
 
 
-def door(prefix: str, seq: int, entered: int, exited: int) -> tuple[str, bytes]:
+def door(prefix: str, seq: int, entered: int, exited: int, room: str = ROOM) -> tuple[str, bytes]:
     body = {
         "seq": seq,
         "ts": datetime.now(UTC).isoformat(),
@@ -31,7 +31,7 @@ def door(prefix: str, seq: int, entered: int, exited: int) -> tuple[str, bytes]:
         "exited": exited,
         "event_id": f"s{seq}",
     }
-    return f"{prefix}/hq-jakarta/{ROOM}/door/{SENSOR}", json.dumps(body).encode()
+    return f"{prefix}/hq-jakarta/{room}/door/door-{room}", json.dumps(body).encode()
 
 
 def latest_state(collector: Collector, prefix: str) -> RoomState | None:
@@ -40,9 +40,10 @@ def latest_state(collector: Collector, prefix: str) -> RoomState | None:
     return states[-1] if states else None
 
 
-def alerts(collector: Collector, prefix: str) -> list[Alert]:
+def alerts(collector: Collector, prefix: str, room: str = ROOM) -> list[Alert]:
     topic = f"{prefix}/hq-jakarta/alerts"
-    return [Alert.model_validate_json(p) for t, p, _ in collector.messages() if t == topic]
+    sent = [Alert.model_validate_json(p) for t, p, _ in collector.messages() if t == topic]
+    return [a for a in sent if a.room == room]
 
 
 def test_counts_reach_kafka_and_retained_mqtt_and_follow_the_policy(
@@ -75,6 +76,11 @@ def test_counts_reach_kafka_and_retained_mqtt_and_follow_the_policy(
             door(prefix, 2, 4, 0),  # a QoS-1 redelivery: must change nothing
             door(prefix, 3, 0, 1),
             door(prefix, 4, 5, 0),
+            # Another room: seq 2 goes missing, arrives late, then more leave than entered.
+            door(prefix, 1, 1, 0, QUALITY_ROOM),
+            door(prefix, 3, 1, 0, QUALITY_ROOM),
+            door(prefix, 2, 1, 0, QUALITY_ROOM),
+            door(prefix, 4, 0, 5, QUALITY_ROOM),
         ]
         publish(env["OCC_MQTT_URL"], script, f"pub-{tag}")
 
@@ -125,6 +131,13 @@ def test_counts_reach_kafka_and_retained_mqtt_and_follow_the_policy(
             ("critical", "resolved", 12, 20),
         ], worker.output()[-3000:]
         assert len({a.alert_id for a in sent}) == 1
+
+        quality = alerts(collector, prefix, QUALITY_ROOM)
+        assert [(a.kind, a.state, a.value) for a in quality] == [
+            ("sequence_gap", "active", 1),
+            ("sequence_gap", "resolved", 0),
+            ("count_underflow", "active", 2),
+        ], worker.output()[-3000:]
     finally:
         collector.close()
         assert bridge.terminate() == 0
@@ -142,12 +155,19 @@ def test_counts_reach_kafka_and_retained_mqtt_and_follow_the_policy(
     distinct = [h for i, h in enumerate(history) if i == 0 or h != history[i - 1]]
     assert distinct == [(4, 10), (8, 10), (7, 10), (12, 10), (12, 20)]
     logged = [Alert.model_validate_json(r.value) for r in records[f"t{tag}.alerts"]]
-    assert [(a.severity, a.state) for a in logged] == [(a.severity, a.state) for a in sent]
+    assert [(a.kind, a.state) for a in logged if a.room == ROOM] == [
+        (a.kind, a.state) for a in sent
+    ]
+    assert [(a.kind, a.state) for a in logged if a.room == QUALITY_ROOM] == [
+        (a.kind, a.state) for a in quality
+    ]
     # A late subscriber (door signage after a reboot) gets the retained state at once.
     late = Collector(env["OCC_MQTT_URL"], [f"{prefix}/+/+/state"], f"late-{tag}")
     try:
-        retained = late.wait_for(bool, timeout=10)
+        state_topic = f"{prefix}/hq-jakarta/{ROOM}/state"
+        retained = late.wait_for(lambda m: any(t == state_topic for t, _, _ in m), timeout=10)
     finally:
         late.close()
-    assert retained and retained[-1][2] is True
-    assert RoomState.model_validate_json(retained[-1][1]).limit == 20
+    mine = [(p, r) for t, p, r in retained if t == state_topic]
+    assert mine and mine[-1][1] is True
+    assert RoomState.model_validate_json(mine[-1][0]).limit == 20
