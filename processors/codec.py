@@ -40,10 +40,13 @@ def pydantic_table(
     """A table keyed by raw bytes whose values are `model`, in its changelog and store too.
 
     faust.Table takes no serializer arguments (it derives them from faust.Record types), so
-    they are set before its changelog topic and store are created, which happens on start.
+    they are set after construction; the changelog topic that registering the table already
+    built with the default JSON serializers is built again with ours, or recovery would
+    decode our raw keys as JSON, fail on every record and never finish.
     """
     table: TableT[bytes, Any] = app.Table(name, partitions=partitions)
     serialized: Any = table  # the attributes exist on faust.Table, not on its TableT protocol
     serialized.key_serializer = "raw"
     serialized.value_serializer = codec_for(model)
+    serialized.changelog_topic = serialized._new_changelog_topic()
     return table
