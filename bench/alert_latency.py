@@ -34,9 +34,14 @@ from typing import IO, Any
 
 import paho.mqtt.client as mqtt
 from aiokafka.admin import AIOKafkaAdminClient
-from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
-from paho.mqtt.properties import Properties
-from paho.mqtt.reasoncodes import ReasonCode
+from benchkit import (
+    CONNECT_TIMEOUT_S,
+    BenchError,
+    mqtt_client,
+    mqtt_close,
+    mqtt_connect,
+    mqtt_subscribe,
+)
 from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
@@ -53,7 +58,6 @@ BUILDING = "hq-jakarta"
 # Rooms whose limits are crossed, each with its door sensor: capacity 12 → limit 6 at the
 # sample site's "transition" level. Crossings alternate between them, one cycle in flight each.
 CROSSING_ROOMS = (("f2-meeting-b", "door-f2-meeting-b"), ("f4-leadership", "door-f4-leadership"))
-CONNECT_TIMEOUT_S = 15.0
 BRIDGE_READY_TIMEOUT_S = 60.0
 WORKER_READY_TIMEOUT_S = 120.0
 STOP_TIMEOUT_S = 30.0  # SIGTERM, then SIGKILL
@@ -71,92 +75,20 @@ MAX_JITTER_S = 0.05  # a random pause before each crossing: no phase-lock with a
 progress = Console(stderr=True)
 
 
-class BenchError(Exception):
-    """The measurement itself could not be made (not a finding about the pipeline)."""
-
-
 # --- MQTT ------------------------------------------------------------------------------------
-
-
-def _client(settings: Settings, client_id: str, *, clean: bool = True) -> mqtt.Client:
-    # MQTT 3.1.1 as the bridge and the worker connect.
-    client = mqtt.Client(
-        CallbackAPIVersion.VERSION2,
-        client_id=client_id,
-        protocol=MQTTProtocolVersion.MQTTv311,
-        clean_session=clean,
-    )
-    address = settings.mqtt
-    if address.username:
-        client.username_pw_set(address.username, address.password)
-    if address.tls:
-        client.tls_set()
-    return client
-
-
-def _connect(client: mqtt.Client, settings: Settings) -> None:
-    """Connect, start the network thread, wait for a successful CONNACK."""
-    refused: list[bool] = []
-    connected = threading.Event()
-
-    def on_connect(
-        _client: mqtt.Client,
-        _userdata: Any,
-        _flags: mqtt.ConnectFlags,
-        reason: ReasonCode,
-        _properties: Properties | None,
-    ) -> None:
-        refused.append(reason.is_failure)
-        connected.set()
-
-    client.on_connect = on_connect
-    address = settings.mqtt
-    try:
-        client.connect(address.host, address.port, keepalive=30)
-    except OSError as exc:
-        raise BenchError(f"no MQTT connection to {address.host}:{address.port}: {exc}") from exc
-    client.loop_start()
-    if not connected.wait(CONNECT_TIMEOUT_S) or refused[0]:
-        _close(client)
-        raise BenchError(f"no MQTT connection to {address.host}:{address.port}")
-
-
-def _close(client: mqtt.Client) -> None:
-    client.disconnect()
-    client.loop_stop()
-
-
-def _subscribe(client: mqtt.Client, filters: list[str]) -> None:
-    subacks: list[list[ReasonCode]] = []
-    subscribed = threading.Event()
-
-    def on_subscribe(
-        _client: mqtt.Client,
-        _userdata: Any,
-        _mid: int,
-        reasons: list[ReasonCode],
-        _properties: Properties | None,
-    ) -> None:
-        subacks.append(reasons)
-        subscribed.set()
-
-    client.on_subscribe = on_subscribe
-    client.subscribe([(f, 1) for f in filters])
-    if not subscribed.wait(CONNECT_TIMEOUT_S) or any(r.is_failure for r in subacks[0]):
-        raise BenchError(f"MQTT subscription to {filters} was refused or not answered")
 
 
 def _delete_session(settings: Settings, client_id: str) -> None:
     """A clean-session connect discards the bridge's persistent session and its queue."""
-    client = _client(settings, client_id, clean=True)
-    _connect(client, settings)
-    _close(client)
+    client = mqtt_client(settings, client_id, clean=True)
+    mqtt_connect(client, settings)
+    mqtt_close(client)
 
 
 def _clear_retained(settings: Settings, site: Site) -> None:
     """The worker leaves a retained state per room under the run's prefix: remove them."""
-    client = _client(settings, f"bench-clear-{settings.kafka_topic_prefix}")
-    _connect(client, settings)
+    client = mqtt_client(settings, f"bench-clear-{settings.kafka_topic_prefix}")
+    mqtt_connect(client, settings)
     try:
         sent = [
             client.publish(f"{settings.mqtt_prefix}/{b.id}/{r.id}/state", b"", qos=1, retain=True)
@@ -166,7 +98,7 @@ def _clear_retained(settings: Settings, site: Site) -> None:
         for info in sent:
             info.wait_for_publish(timeout=CONNECT_TIMEOUT_S)
     finally:
-        _close(client)
+        mqtt_close(client)
 
 
 def _door(seq: int, entered: int, exited: int, event_id: str) -> bytes:
@@ -193,13 +125,13 @@ class Watcher:
         self.queues: dict[str, queue.Queue[Arrival]] = {room: queue.Queue() for room in rooms}
         self._state_topics = {f"{self._prefix}/{BUILDING}/{room}/state": room for room in rooms}
         self.undecodable = 0
-        self._client = _client(settings, f"bench-watch-{tag}")
+        self._client = mqtt_client(settings, f"bench-watch-{tag}")
         self._client.on_message = self._on_message
-        _connect(self._client, settings)
+        mqtt_connect(self._client, settings)
         try:
-            _subscribe(self._client, [f"{self._prefix}/+/alerts", *self._state_topics])
+            mqtt_subscribe(self._client, [f"{self._prefix}/+/alerts", *self._state_topics])
         except BaseException:
-            _close(self._client)
+            mqtt_close(self._client)
             raise
 
     def _on_message(self, _client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
@@ -219,7 +151,7 @@ class Watcher:
             self.queues[alert.room].put((now, alert))
 
     def close(self) -> None:
-        _close(self._client)
+        mqtt_close(self._client)
 
 
 # --- background load -------------------------------------------------------------------------
@@ -242,7 +174,7 @@ class Background(threading.Thread):
         self._acked = 0
         self.published = 0
         self.error: BaseException | None = None
-        self._client = _client(settings, f"bench-load-{tag}")
+        self._client = mqtt_client(settings, f"bench-load-{tag}")
         self._client.max_inflight_messages_set(1000)
         self._client.on_publish = self._on_publish
 
@@ -254,7 +186,7 @@ class Background(threading.Thread):
         return self._acked
 
     def start(self) -> None:
-        _connect(self._client, self._settings)
+        mqtt_connect(self._client, self._settings)
         super().start()
 
     def run(self) -> None:
@@ -289,7 +221,7 @@ class Background(threading.Thread):
         deadline = time.monotonic() + 10
         while self._acked < self.published and time.monotonic() < deadline:
             time.sleep(0.05)
-        _close(self._client)
+        mqtt_close(self._client)
 
 
 def _background_topics(settings: Settings, site: Site, crossing: set[str]) -> list[str]:
@@ -579,8 +511,8 @@ class Bench:
             processes[1].wait_for("[^Worker]: Ready", WORKER_READY_TIMEOUT_S)
 
             watcher = Watcher(settings, self.tag, [room for room, _ in chosen])
-            publisher = _client(settings, f"bench-cross-{self.tag}")
-            _connect(publisher, settings)
+            publisher = mqtt_client(settings, f"bench-cross-{self.tag}")
+            mqtt_connect(publisher, settings)
             cycles = [
                 RoomCycle(
                     settings,
@@ -618,7 +550,7 @@ class Bench:
             if load is not None:
                 load.stop()
             if publisher is not None:
-                _close(publisher)
+                mqtt_close(publisher)
             if watcher is not None:
                 watcher.close()
             for process in reversed(processes):  # the worker first: the bridge feeds it

@@ -30,9 +30,13 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
-from paho.mqtt.properties import Properties
-from paho.mqtt.reasoncodes import ReasonCode
+from benchkit import (
+    BenchError,
+    mqtt_client,
+    mqtt_close,
+    mqtt_connect,
+    mqtt_subscribe,
+)
 from rich.console import Console
 from rich.table import Table
 
@@ -45,7 +49,6 @@ from ingest.site import load_site
 from ingest.topics import Wildcards
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-CONNECT_TIMEOUT_S = 15.0
 PUBLISH_TIMEOUT_S = 120.0
 CEILING_TIMEOUT_S = 120.0
 BRIDGE_TIMEOUT_S = 180.0
@@ -58,10 +61,6 @@ PUBLISH_INFLIGHT = 1000
 PUBLISH_WINDOW = 30_000
 
 progress = Console(stderr=True)
-
-
-class BenchError(Exception):
-    """The measurement itself could not be made (not a finding about the bridge)."""
 
 
 @dataclass(frozen=True)
@@ -98,97 +97,28 @@ class Run:
 # --- MQTT ------------------------------------------------------------------------------------
 
 
-def _client(settings: Settings, client_id: str, *, clean: bool) -> mqtt.Client:
-    # MQTT 3.1.1 as the bridge connects (ingest/bridge.py): the ceiling must parse what it does.
-    client = mqtt.Client(
-        CallbackAPIVersion.VERSION2,
-        client_id=client_id,
-        protocol=MQTTProtocolVersion.MQTTv311,
-        clean_session=clean,
-    )
-    address = settings.mqtt
-    if address.username:
-        client.username_pw_set(address.username, address.password)
-    if address.tls:
-        client.tls_set()
-    return client
-
-
-def _connect(client: mqtt.Client, settings: Settings) -> bool:
-    """Connect, start the network thread, wait for CONNACK; whether a session was present."""
-    connacks: list[tuple[bool, bool]] = []
-    connected = threading.Event()
-
-    def on_connect(
-        _client: mqtt.Client,
-        _userdata: Any,
-        flags: mqtt.ConnectFlags,
-        reason: ReasonCode,
-        _properties: Properties | None,
-    ) -> None:
-        connacks.append((reason.is_failure, flags.session_present))
-        connected.set()
-
-    client.on_connect = on_connect
-    address = settings.mqtt
-    try:
-        client.connect(address.host, address.port, keepalive=30)
-    except OSError as exc:
-        raise BenchError(f"no MQTT connection to {address.host}:{address.port}: {exc}") from exc
-    client.loop_start()
-    if not connected.wait(CONNECT_TIMEOUT_S) or connacks[0][0]:
-        _close(client)
-        raise BenchError(f"no MQTT connection to {address.host}:{address.port}")
-    return connacks[0][1]
-
-
-def _close(client: mqtt.Client) -> None:
-    client.disconnect()
-    client.loop_stop()
-
-
-def _subscribe(client: mqtt.Client, filters: list[str]) -> None:
-    subacks: list[list[ReasonCode]] = []
-    subscribed = threading.Event()
-
-    def on_subscribe(
-        _client: mqtt.Client,
-        _userdata: Any,
-        _mid: int,
-        reasons: list[ReasonCode],
-        _properties: Properties | None,
-    ) -> None:
-        subacks.append(reasons)
-        subscribed.set()
-
-    client.on_subscribe = on_subscribe
-    client.subscribe([(f, 1) for f in filters])
-    if not subscribed.wait(CONNECT_TIMEOUT_S) or any(r.is_failure for r in subacks[0]):
-        raise BenchError(f"MQTT subscription to {filters} was refused or not answered")
-
-
 def _create_session(settings: Settings, client_id: str, filters: list[str]) -> None:
     """Leave a persistent session with QoS-1 subscriptions: Mosquitto queues for it from now."""
-    client = _client(settings, client_id, clean=False)
-    _connect(client, settings)
+    client = mqtt_client(settings, client_id, clean=False)
+    mqtt_connect(client, settings)
     try:
-        _subscribe(client, filters)
+        mqtt_subscribe(client, filters)
     finally:
-        _close(client)
+        mqtt_close(client)
 
 
 def _delete_session(settings: Settings, client_id: str) -> None:
     """A clean-session connect discards the persistent session and whatever it still queues."""
-    client = _client(settings, client_id, clean=True)
-    _connect(client, settings)
-    _close(client)
+    client = mqtt_client(settings, client_id, clean=True)
+    mqtt_connect(client, settings)
+    mqtt_close(client)
 
 
 def _publish(settings: Settings, client_id: str, messages: list[tuple[str, bytes]]) -> None:
     """Publish at QoS 1 and return once the broker acknowledged every message."""
-    client = _client(settings, client_id, clean=True)
+    client = mqtt_client(settings, client_id, clean=True)
     client.max_inflight_messages_set(PUBLISH_INFLIGHT)
-    _connect(client, settings)
+    mqtt_connect(client, settings)
     deadline = time.monotonic() + PUBLISH_TIMEOUT_S
 
     def wait(info: mqtt.MQTTMessageInfo) -> None:
@@ -210,12 +140,12 @@ def _publish(settings: Settings, client_id: str, messages: list[tuple[str, bytes
         for info in unacked:
             wait(info)
     finally:
-        _close(client)
+        mqtt_close(client)
 
 
 def _measure_ceiling(settings: Settings, client_id: str, n: int) -> Ceiling:
     """Drain the session's backlog of `n` messages with plain paho (auto-ack)."""
-    client = _client(settings, client_id, clean=False)
+    client = mqtt_client(settings, client_id, clean=False)
     times: list[float] = []  # [first, last] arrival
     count = 0
     done = threading.Event()
@@ -233,13 +163,13 @@ def _measure_ceiling(settings: Settings, client_id: str, n: int) -> Ceiling:
             done.set()
 
     client.on_message = on_message  # before connecting: the backlog flows right after CONNACK
-    session_present = _connect(client, settings)
+    session_present = mqtt_connect(client, settings)
     try:
         if not session_present:
             raise BenchError(f"the ceiling's session {client_id!r} was not kept by the broker")
         done.wait(CEILING_TIMEOUT_S)
     finally:
-        _close(client)
+        mqtt_close(client)
     if count < n:
         raise BenchError(f"the plain MQTT subscriber got only {count} of {n} messages")
     seconds = max(times[1] - times[0], 1e-9)

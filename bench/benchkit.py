@@ -1,0 +1,88 @@
+"""What the benchmarks share: their error, and paho clients connected the way the pipeline's are."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+
+from ingest.settings import Settings
+
+CONNECT_TIMEOUT_S = 15.0
+
+
+class BenchError(Exception):
+    """The measurement itself could not be made (not a finding about the pipeline)."""
+
+
+def mqtt_client(settings: Settings, client_id: str, *, clean: bool = True) -> mqtt.Client:
+    # MQTT 3.1.1 as the bridge and the workers connect: a baseline must parse what they do.
+    client = mqtt.Client(
+        CallbackAPIVersion.VERSION2,
+        client_id=client_id,
+        protocol=MQTTProtocolVersion.MQTTv311,
+        clean_session=clean,
+    )
+    address = settings.mqtt
+    if address.username:
+        client.username_pw_set(address.username, address.password)
+    if address.tls:
+        client.tls_set()
+    return client
+
+
+def mqtt_connect(client: mqtt.Client, settings: Settings) -> bool:
+    """Connect, start the network thread, wait for CONNACK; whether a session was present."""
+    connacks: list[tuple[bool, bool]] = []
+    connected = threading.Event()
+
+    def on_connect(
+        _client: mqtt.Client,
+        _userdata: Any,
+        flags: mqtt.ConnectFlags,
+        reason: ReasonCode,
+        _properties: Properties | None,
+    ) -> None:
+        connacks.append((reason.is_failure, flags.session_present))
+        connected.set()
+
+    client.on_connect = on_connect
+    address = settings.mqtt
+    try:
+        client.connect(address.host, address.port, keepalive=30)
+    except OSError as exc:
+        raise BenchError(f"no MQTT connection to {address.host}:{address.port}: {exc}") from exc
+    client.loop_start()
+    if not connected.wait(CONNECT_TIMEOUT_S) or connacks[0][0]:
+        mqtt_close(client)
+        raise BenchError(f"no MQTT connection to {address.host}:{address.port}")
+    return connacks[0][1]
+
+
+def mqtt_close(client: mqtt.Client) -> None:
+    client.disconnect()
+    client.loop_stop()
+
+
+def mqtt_subscribe(client: mqtt.Client, filters: list[str]) -> None:
+    subacks: list[list[ReasonCode]] = []
+    subscribed = threading.Event()
+
+    def on_subscribe(
+        _client: mqtt.Client,
+        _userdata: Any,
+        _mid: int,
+        reasons: list[ReasonCode],
+        _properties: Properties | None,
+    ) -> None:
+        subacks.append(reasons)
+        subscribed.set()
+
+    client.on_subscribe = on_subscribe
+    client.subscribe([(f, 1) for f in filters])
+    if not subscribed.wait(CONNECT_TIMEOUT_S) or any(r.is_failure for r in subacks[0]):
+        raise BenchError(f"MQTT subscription to {filters} was refused or not answered")
