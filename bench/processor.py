@@ -64,6 +64,7 @@ from aiokafka.errors import (
     GroupCoordinatorNotAvailableError,
     KafkaError,
 )
+from benchkit import BenchError
 from paho.mqtt.enums import CallbackAPIVersion
 from rich.console import Console
 from rich.table import Table
@@ -88,10 +89,6 @@ PROFILER_STOP_TIMEOUT_S = 60.0
 MQTT_TIMEOUT_S = 10.0
 
 progress = Console(stderr=True)
-
-
-class BenchError(Exception):
-    """The measurement itself could not be made (not a finding about the processor)."""
 
 
 @dataclass(frozen=True)
