@@ -11,8 +11,10 @@ drop the repeats by the sensor's `seq`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import ssl
+import time
 from collections import Counter, deque
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -93,6 +95,9 @@ class Bridge:
         self._idle = asyncio.Event()
         self._idle.set()
         self._retrying: set[asyncio.Task[None]] = set()
+        # Bumped when a stalled producer is replaced: callbacks of older sends are ignored.
+        self._generation = 0
+        self._last_progress = time.monotonic()
         self.counters: Counter[str] = Counter()
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -108,9 +113,10 @@ class Bridge:
                 return
             starting.result()
             stats = asyncio.create_task(self._log_stats_periodically())
+            watchdog = asyncio.create_task(self._watch_kafka())
             pump = asyncio.create_task(self._pump())
             await asyncio.wait({pump, stopping}, return_when=asyncio.FIRST_COMPLETED)
-            for task in (pump, stats):
+            for task in (pump, stats, watchdog):
                 task.cancel()
             if pump.done() and not pump.cancelled() and pump.exception() is not None:
                 pump.result()
@@ -278,10 +284,15 @@ class Bridge:
                 self._retry(chunk, exc)
             else:
                 self._hand_off(chunk)
-                delivery.add_done_callback(lambda done, c=chunk: self._delivered(c, done))
+                generation = self._generation
+                delivery.add_done_callback(
+                    lambda done, c=chunk, g=generation: self._delivered(c, done, g)
+                )
             start = end
 
     def _hand_off(self, chunk: list[Pending]) -> None:
+        if self._inflight == 0:
+            self._last_progress = time.monotonic()
         self._inflight += len(chunk)
         self._idle.clear()
 
@@ -314,7 +325,9 @@ class Bridge:
             self._deadletter, incoming.topic.encode(), letter.model_dump_json().encode()
         )
 
-    def _delivered(self, chunk: list[Pending], done: asyncio.Future[Any]) -> None:
+    def _delivered(self, chunk: list[Pending], done: asyncio.Future[Any], generation: int) -> None:
+        if generation != self._generation:
+            return  # sent by a producer that was replaced; the broker redelivers these
         if done.cancelled():
             return  # the producer is shutting down; the broker redelivers after reconnect
         error = done.exception()
@@ -324,6 +337,7 @@ class Bridge:
         self._acknowledge(chunk)
 
     def _acknowledge(self, chunk: Iterable[Pending]) -> None:
+        self._last_progress = time.monotonic()
         settled = 0
         for incoming, outgoing in chunk:
             if incoming.qos > 0:
@@ -344,11 +358,15 @@ class Bridge:
         self.counters["kafka_retries"] += 1
         log.warning(kv("kafka_send_failed", records=len(chunk), error=type(error).__name__))
         for pending in chunk:
-            task = asyncio.get_running_loop().create_task(self._send_until_delivered(*pending))
+            task = asyncio.get_running_loop().create_task(
+                self._send_until_delivered(*pending, self._generation)
+            )
             self._retrying.add(task)
             task.add_done_callback(self._retrying.discard)
 
-    async def _send_until_delivered(self, incoming: Incoming, outgoing: Outgoing) -> None:
+    async def _send_until_delivered(
+        self, incoming: Incoming, outgoing: Outgoing, generation: int
+    ) -> None:
         assert self._producer is not None
         async for attempt in self._retrying_kafka("kafka_send_retry"):
             with attempt:
@@ -356,7 +374,8 @@ class Bridge:
                     outgoing.topic, outgoing.value, key=outgoing.key
                 )
                 await delivery
-        self._acknowledge([(incoming, outgoing)])
+        if generation == self._generation:
+            self._acknowledge([(incoming, outgoing)])
 
     def _retrying_kafka(self, what: str) -> AsyncRetrying:
         def before_sleep(state: Any) -> None:
@@ -377,6 +396,36 @@ class Bridge:
             before_sleep=before_sleep,
             reraise=True,
         )
+
+    async def _watch_kafka(self) -> None:
+        """Replace a producer that has delivered nothing for a while although it has work.
+
+        aiokafka can lose every broker from its metadata while Kafka restarts and then loop
+        on "Unable to update metadata from []" for good (seen in our restart test). A new
+        producer starts from the bootstrap servers again; what the old one held was never
+        acknowledged, so a new MQTT session makes the broker send it again.
+        """
+        stall = self._settings.bridge_kafka_stall_s
+        while True:
+            await asyncio.sleep(min(5.0, stall / 3))
+            if self._inflight and time.monotonic() - self._last_progress > stall:
+                await self._replace_producer()
+
+    async def _replace_producer(self) -> None:
+        log.warning(kv("kafka_producer_stalled", inflight=self._inflight, action="replace"))
+        self.counters["kafka_producer_replaced"] += 1
+        self._generation += 1
+        for task in list(self._retrying):
+            task.cancel()
+        old = self._producer
+        self._producer = await self._start_producer()
+        if old is not None:
+            with contextlib.suppress(Exception):
+                await old.stop()
+        self._inflight = 0
+        self._idle.set()
+        self._last_progress = time.monotonic()
+        self._client.disconnect()  # reconnects at once: the broker resends what is unacked
 
     async def _drain(self) -> None:
         """Wait for every message already sent to Kafka to be confirmed and acknowledged."""

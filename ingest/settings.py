@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     bridge_client_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")] = "occupancy-bridge"
     bridge_stats_interval_s: Annotated[float, Field(gt=0)] = 30.0
     bridge_drain_timeout_s: Annotated[float, Field(gt=0)] = 30.0
+    bridge_kafka_stall_s: Annotated[float, Field(ge=5)] = 30.0
 
     worker_data_dir: Path = Path(".run/worker")
     worker_store: Annotated[str, Field(pattern=r"^(auto|memory|rocksdb)$")] = "auto"

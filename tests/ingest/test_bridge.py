@@ -41,6 +41,7 @@ class BridgeRun:
             "OCC_KAFKA_TOPIC_PREFIX": f"t{self.tag}",
             "OCC_BRIDGE_CLIENT_ID": f"bridge-{self.tag}",
             "OCC_BRIDGE_STATS_INTERVAL_S": "2",
+            "OCC_BRIDGE_KAFKA_STALL_S": "10",
         }
         self.settings = load_settings(
             mqtt_url=stack_env["OCC_MQTT_URL"],
