@@ -1,11 +1,11 @@
-"""The MQTT→Kafka bridge: every device message lands in Kafka before MQTT hears it was received.
+"""The MQTT→Kafka bridge: every incoming message lands in Kafka before MQTT hears it was received.
 
 paho runs on the asyncio loop (see `mqtt_loop`); each message lands in an inbox from which
 the bridge validates what has arrived, produces it (or its dead-letter record) with aiokafka in
 one batch per partition, and sends the MQTT PUBACKs only from that batch's delivery
 callback (paho `manual_ack`). Until then the broker keeps the message in our persistent
 session and redelivers it after any crash, so the guarantee is at-least-once; consumers
-drop the repeats by the sensor's `seq`.
+drop the repeats by the sensor's `seq`, and an alert acknowledged twice stays acknowledged once.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential
 from ingest.errors import PayloadRejected
 from ingest.kafka import ensure_topics, make_producer
 from ingest.logs import kv
-from ingest.models import CheckinRecord, DeadLetter, DoorRecord, utcnow
+from ingest.models import AckRecord, CheckinRecord, DeadLetter, DoorRecord, utcnow
 from ingest.mqtt_loop import AsyncioMqtt
 from ingest.settings import Settings
 from ingest.site import Site
@@ -73,7 +73,7 @@ Pending = tuple[Incoming, Outgoing]
 
 
 class Bridge:
-    """Moves door and kiosk messages from MQTT into Kafka; see the module docstring."""
+    """Moves door, kiosk and alert-ack messages from MQTT into Kafka; see the module docstring."""
 
     def __init__(self, settings: Settings, site: Site) -> None:
         self._settings = settings
@@ -82,6 +82,7 @@ class Bridge:
         self._topics = {
             DoorRecord: settings.kafka_topic("door"),
             CheckinRecord: settings.kafka_topic("checkin"),
+            AckRecord: settings.kafka_topic("alert-ack"),
         }
         self._deadletter = settings.kafka_topic("deadletter")
         self._inbox: deque[Incoming] = deque()
@@ -177,7 +178,9 @@ class Bridge:
             log.warning(kv("mqtt_connect_failed", reason=reason))
             return
         log.info(kv("mqtt_connected", session_present=flags.session_present))
-        client.subscribe([(self._wildcards.doors, 1), (self._wildcards.kiosks, 1)])
+        client.subscribe(
+            [(self._wildcards.doors, 1), (self._wildcards.kiosks, 1), (self._wildcards.acks, 1)]
+        )
 
     def _on_disconnect(
         self,

@@ -31,6 +31,7 @@ class TopicSpec:
 TOPICS = (
     TopicSpec("door", config={"retention.ms": _WEEK_MS}),
     TopicSpec("checkin", config={"retention.ms": _WEEK_MS}),
+    TopicSpec("alert-ack", config={"retention.ms": _WEEK_MS}),
     TopicSpec("deadletter", partitioned=False, config={"retention.ms": _WEEK_MS}),
     TopicSpec("room-state", config=_COMPACTED),
     TopicSpec("alerts"),

@@ -2,8 +2,8 @@
 
 Payload models (`DoorEvent`, `KioskEvent`, `RoomState`, `Alert`, `AlertAck`) are exactly
 what devices and consoles send and receive; record models (`DoorRecord`, `CheckinRecord`,
-`DeadLetter`) are what the bridge writes to Kafka: the payload plus what the topic and the
-arrival said.
+`AckRecord`, `DeadLetter`) are what the bridge writes to Kafka: the payload plus what the
+topic and the arrival said.
 """
 
 from __future__ import annotations
@@ -221,6 +221,23 @@ class CheckinRecord(_Record):
     @property
     def identity(self) -> str:
         return f"{self.building}/{self.kiosk}/{self.event_id}"
+
+
+class AckRecord(_Record):
+    """An alert acknowledgement as the bridge writes it to `occupancy.alert-ack`, keyed by alert.
+
+    `ts` is the console's time, or the arrival time when the console sent none.
+    """
+
+    building: Identifier
+    alert_id: Identifier
+    by: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    ts: Timestamp
+    received_at: Timestamp
+
+    @property
+    def key(self) -> str:
+        return self.alert_id
 
 
 class DeadLetter(_Record):

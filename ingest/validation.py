@@ -8,9 +8,9 @@ from typing import TypeVar
 from pydantic import ValidationError
 
 from ingest.errors import PayloadRejected
-from ingest.models import CheckinRecord, DoorEvent, DoorRecord, KioskEvent
+from ingest.models import AckRecord, AlertAck, CheckinRecord, DoorEvent, DoorRecord, KioskEvent
 from ingest.site import Site
-from ingest.topics import DoorTopic, KioskTopic, parse_topic
+from ingest.topics import AckTopic, DoorTopic, KioskTopic, parse_topic
 
 MAX_PAYLOAD_BYTES = 4096
 MAX_CLOCK_AHEAD = timedelta(minutes=5)
@@ -30,8 +30,8 @@ REASONS = (
 )
 """Every reason a message can be rejected for; dead-letter records carry one of these."""
 
-Record = DoorRecord | CheckinRecord
-E = TypeVar("E", DoorEvent, KioskEvent)
+Record = DoorRecord | CheckinRecord | AckRecord
+E = TypeVar("E", DoorEvent, KioskEvent, AlertAck)
 
 
 class Validator:
@@ -78,15 +78,31 @@ class Validator:
                 **dict(tap),
                 received_at=received_at,
             )
+        if isinstance(where, AckTopic):
+            self._check_building(where.building)
+            ack = _parse(AlertAck, payload)
+            if ack.ts is not None:
+                _check_clock(ack.ts, received_at)
+            return AckRecord.model_construct(
+                building=where.building,
+                alert_id=where.alert_id,
+                by=ack.by,
+                ts=received_at if ack.ts is None else ack.ts,
+                received_at=received_at,
+            )
         raise PayloadRejected(
-            "unknown_topic", f"topic {topic!r} is not a door sensor or kiosk topic"
+            "unknown_topic",
+            f"topic {topic!r} is not a door sensor, kiosk or alert acknowledgement topic",
         )
 
-    def _check_door(self, where: DoorTopic) -> None:
-        if where.building not in self._buildings:
+    def _check_building(self, building: str) -> None:
+        if building not in self._buildings:
             raise PayloadRejected(
-                "unknown_building", f"building {where.building!r} is not in the site file"
+                "unknown_building", f"building {building!r} is not in the site file"
             )
+
+    def _check_door(self, where: DoorTopic) -> None:
+        self._check_building(where.building)
         if (where.building, where.room) not in self._rooms:
             raise PayloadRejected(
                 "unknown_room", f"room {where.room!r} is not in building {where.building!r}"
@@ -103,10 +119,7 @@ class Validator:
             )
 
     def _check_kiosk(self, where: KioskTopic) -> None:
-        if where.building not in self._buildings:
-            raise PayloadRejected(
-                "unknown_building", f"building {where.building!r} is not in the site file"
-            )
+        self._check_building(where.building)
         if (where.building, where.kiosk) not in self._kiosks:
             raise PayloadRejected(
                 "unknown_kiosk", f"kiosk {where.kiosk!r} is not in building {where.building!r}"

@@ -50,3 +50,19 @@ door_like = st.fixed_dictionaries(
 
 def dumps(value: Any) -> bytes:
     return json.dumps(value).encode()
+
+
+ack_like = st.fixed_dictionaries(
+    {},
+    optional={
+        "by": st.one_of(st.text(max_size=140), st.integers(), st.none(), st.lists(st.text())),
+        "ts": st.one_of(
+            timestamps.map(datetime.isoformat),
+            timestamps.map(lambda t: t.replace(tzinfo=None).isoformat()),
+            st.text(max_size=30),
+            st.integers(),
+            st.none(),
+        ),
+        "extra": json_values,
+    },
+)

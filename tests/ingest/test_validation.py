@@ -11,12 +11,21 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ingest.errors import PayloadRejected
-from ingest.models import CheckinRecord, DoorRecord
+from ingest.models import AckRecord, CheckinRecord, DoorRecord
 from ingest.validation import MAX_PAYLOAD_BYTES, REASONS, Validator
-from tests.ingest.strategies import NOW, door_like, dumps, identifiers, json_values, timestamps
+from tests.ingest.strategies import (
+    NOW,
+    ack_like,
+    door_like,
+    dumps,
+    identifiers,
+    json_values,
+    timestamps,
+)
 
 DOOR = "occupancy/hq-jakarta/f2-meeting-a/door/door-f2-meeting-a"
 KIOSK = "occupancy/hq-jakarta/kiosk/kiosk-main"
+ACK = "occupancy/hq-jakarta/alerts/a-7f3e.1_x/ack"
 GOOD_DOOR: dict[str, Any] = {
     "seq": 7,
     "ts": "2026-11-27T10:00:00+07:00",
@@ -32,6 +41,7 @@ GOOD_TAP: dict[str, Any] = {
     "temperature_c": 36.4,
     "mask": True,
 }
+GOOD_ACK: dict[str, Any] = {"by": "satpam-lobby", "ts": "2026-11-27T10:00:00+07:00"}
 fixture_settings = settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
@@ -63,6 +73,26 @@ def test_kiosk_event_becomes_a_record_keyed_by_employee(validator: Validator) ->
     assert record.key == "198503152010011001"
     assert (record.kiosk, record.action, record.temperature_c) == ("kiosk-main", "check_in", 36.4)
     assert CheckinRecord.model_validate_json(record.model_dump_json()) == record
+
+
+def test_ack_becomes_a_record_keyed_by_alert(validator: Validator) -> None:
+    record = validator.validate(ACK, dumps(GOOD_ACK), NOW)
+    assert isinstance(record, AckRecord)
+    assert (record.building, record.alert_id, record.by) == (
+        "hq-jakarta",
+        "a-7f3e.1_x",
+        "satpam-lobby",
+    )
+    assert record.ts == datetime.fromisoformat("2026-11-27T10:00:00+07:00")
+    assert record.received_at == NOW
+    assert record.key == "a-7f3e.1_x"
+    assert AckRecord.model_validate_json(record.model_dump_json()) == record
+
+
+def test_ack_without_ts_is_stamped_with_its_arrival(validator: Validator) -> None:
+    record = validator.validate(ACK, dumps({"by": "console-2"}), NOW)
+    assert isinstance(record, AckRecord)
+    assert record.ts == record.received_at == NOW
 
 
 @pytest.mark.parametrize(
@@ -111,6 +141,23 @@ def test_kiosk_event_becomes_a_record_keyed_by_employee(validator: Validator) ->
         ("occupancy/hq-jakarta/f2-meeting-a/state", dumps(GOOD_DOOR), "unknown_topic"),
         ("occupancy/hq-jakarta/f2-meeting-a/window/d", dumps(GOOD_DOOR), "unknown_topic"),
         ("occupancy/hq-jakarta/f2 meeting/door/d", dumps(GOOD_DOOR), "bad_identifier"),
+        ("occupancy/nowhere/alerts/a1/ack", dumps(GOOD_ACK), "unknown_building"),
+        ("occupancy/hq-jakarta/alerts/a 1/ack", dumps(GOOD_ACK), "bad_identifier"),
+        ("occupancy/hq-jakarta/alerts/" + "a" * 65 + "/ack", dumps(GOOD_ACK), "bad_identifier"),
+        ("occupancy/hq-jakarta/alerts/a1/ack/x", dumps(GOOD_ACK), "unknown_topic"),
+        ("occupancy/hq-jakarta/alerts", dumps(GOOD_ACK), "unknown_topic"),
+        (ACK, b'{"by": "x"', "bad_json"),
+        (ACK, b"", "bad_json"),
+        (ACK, dumps({}), "invalid_payload"),
+        (ACK, dumps({"by": ""}), "invalid_payload"),
+        (ACK, dumps({"by": "x" * 129}), "invalid_payload"),
+        (ACK, dumps({"by": 7}), "invalid_payload"),
+        (ACK, dumps({"by": None}), "invalid_payload"),
+        (ACK, dumps({**GOOD_ACK, "note": "seen"}), "invalid_payload"),
+        (ACK, dumps({**GOOD_ACK, "ts": "2026-11-27T10:00:00"}), "invalid_payload"),
+        (ACK, dumps({**GOOD_ACK, "ts": 1795000000}), "invalid_payload"),
+        (ACK, dumps({**GOOD_ACK, "ts": "2026-11-27T10:06:00+07:00"}), "future_timestamp"),
+        (ACK, dumps({**GOOD_ACK, "by": "x" * 100, "pad": "x" * MAX_PAYLOAD_BYTES}), "too_large"),
     ],
 )
 def test_rejections_have_reasons(
@@ -135,7 +182,7 @@ def test_rejection_detail_names_the_field(validator: Validator) -> None:
 def test_arbitrary_bytes_are_accepted_or_rejected_never_crash(
     validator: Validator, topic: str, payload: bytes
 ) -> None:
-    for where in (topic, DOOR, KIOSK):
+    for where in (topic, DOOR, KIOSK, ACK):
         try:
             validator.validate(where, payload, NOW)
         except PayloadRejected as rejected:
@@ -191,3 +238,44 @@ def test_every_valid_door_event_is_accepted_unchanged(
     record = validator.validate(DOOR, json.dumps(body).encode(), NOW)
     assert isinstance(record, DoorRecord) and record.event_id == event_id
     assert (record.seq, record.ts, record.entered, record.exited) == (seq, ts, entered, exited)
+
+
+@fixture_settings
+@given(value=ack_like)
+def test_ack_shaped_json_is_accepted_only_when_valid(
+    validator: Validator, value: dict[str, Any]
+) -> None:
+    try:
+        record = validator.validate(ACK, dumps(value), NOW)
+    except PayloadRejected as rejected:
+        assert rejected.reason in REASONS
+        return
+    assert isinstance(record, AckRecord)
+    assert set(value) <= {"by", "ts"}
+    assert isinstance(value["by"], str) and 1 <= len(value["by"]) <= 128
+    assert record.by == value["by"]
+    if value.get("ts") is None:
+        assert record.ts == NOW
+    else:
+        assert record.ts == datetime.fromisoformat(value["ts"])
+        assert record.ts.tzinfo is not None and record.ts - NOW <= timedelta(minutes=5)
+
+
+@fixture_settings
+@given(
+    alert_id=identifiers,
+    by=st.text(min_size=1, max_size=128),
+    ts=st.one_of(st.none(), timestamps),
+)
+def test_every_valid_ack_is_accepted_unchanged(
+    validator: Validator, alert_id: str, by: str, ts: datetime | None
+) -> None:
+    body: dict[str, Any] = {"by": by}
+    if ts is not None:
+        body["ts"] = ts.isoformat()
+    record = validator.validate(f"occupancy/hq-jakarta/alerts/{alert_id}/ack", dumps(body), NOW)
+    assert isinstance(record, AckRecord)
+    assert (record.building, record.alert_id, record.by) == ("hq-jakarta", alert_id, by)
+    assert record.ts == (NOW if ts is None else ts)
+    assert record.key == alert_id
+    assert AckRecord.model_validate_json(record.model_dump_json()) == record
