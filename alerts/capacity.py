@@ -1,22 +1,25 @@
-"""Capacity alerts in the workers: one state machine per room, fed by the room-state topic.
+"""Capacity alerts in the workers: one state machine per room, fed by the occupancy agent.
 
-The agent reads `occupancy.room-state` (keyed like the door topic, so co-partitioned with the
-occupancy table), steps the room's machine in a table and hands what it emits to the
-notifiers. A timer re-feeds the rooms with an open alert so reminders and dwell-based
-resolves happen when the count stops changing.
+The occupancy agent hands over every change of a room's state (count or limit) in order,
+inside its own batch, so an alert leaves the worker without another trip through Kafka
+and the sequence of alerts does not depend on how events were batched. Each room's machine
+is stepped in a table and what it emits goes to the notifiers. A timer steps the rooms with
+an open alert with their current state, so reminders and dwell-based resolves happen when
+the count stops changing.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import timedelta
 
 import faust
 
-from alerts.machine import AlertPolicy, MachineState, capacity_step, new_alert_id
+from alerts.machine import AlertPolicy, MachineState, acknowledge, capacity_step, new_alert_id
 from alerts.notifiers import Fanout
 from ingest.logs import kv
-from ingest.models import RoomState, utcnow
+from ingest.models import AckInfo, AckRecord, Alert, RoomState, utcnow
 from ingest.settings import Settings
 from ingest.site import Site
 from processors.codec import pydantic_table
@@ -26,7 +29,7 @@ log = logging.getLogger(__name__)
 
 
 class CapacityAlerts:
-    """Registers the capacity-alert agent, its table and its timer on the app."""
+    """Registers the capacity machines' table and timer, and listens to the occupancy agent."""
 
     def __init__(
         self,
@@ -49,13 +52,16 @@ class CapacityAlerts:
         self.machines = pydantic_table(
             app, "capacity-alerts", MachineState, settings.kafka_partitions
         )
-        app.agent(occupancy.state_topic, name="capacity-alerts", concurrency=1)(self._watch)
+        occupancy.state_handlers.append(self.step)
         app.timer(interval=settings.alert_tick_s)(self._tick)
 
-    async def _watch(self, stream: faust.StreamT[RoomState]) -> None:
-        async for state in stream:
+    async def step(self, states: Sequence[RoomState]) -> None:
+        """Step each room's machine through its states in order; one table write per room."""
+        changed: dict[bytes, MachineState] = {}
+        sent: list[Alert] = []
+        for state in states:
             key = f"{state.building}/{state.room}".encode()
-            before = self.machines.get(key) or MachineState()
+            before = changed.get(key) or self.machines.get(key) or MachineState()
             room = self._site.room(state.building, state.room)
             after, alerts = capacity_step(
                 before,
@@ -69,28 +75,49 @@ class CapacityAlerts:
                 room_name=room.name if room is not None else None,
             )
             if after != before:
-                self.machines[key] = after
-            for alert in alerts:
-                log.info(
-                    kv(
-                        "alert",
-                        alert_id=alert.alert_id,
-                        room=key.decode(),
-                        severity=alert.severity,
-                        state=alert.state,
-                    )
+                changed[key] = after
+            sent.extend(alerts)
+        for key, machine in changed.items():
+            self._occupancy.ownership.store(self.machines, key, machine)
+        for alert in sent:
+            log.info(
+                kv(
+                    "alert",
+                    alert_id=alert.alert_id,
+                    room=f"{alert.building}/{alert.room}",
+                    severity=alert.severity,
+                    state=alert.state,
                 )
-                await self._notifiers.send(alert)
+            )
+            await self._notifiers.send(alert)
 
     async def _tick(self) -> None:
-        # Machine states may only change inside the agent (Faust writes a table's changelog
-        # to the partition of the event being processed), so the timer re-sends the current
-        # state of each room with an open alert through the room-state topic.
+        # Reminders and dwell-based resolves are due even when a room's count stops changing:
+        # each room with an open alert is stepped with its current state.
         now = utcnow()
+        mine = self._occupancy.ownership.owned()
+        states: list[RoomState] = []
         for key, machine in list(self.machines.items()):
-            if machine.alert is None:
+            if machine.alert is None or self._occupancy.ownership.partition_of(key) not in mine:
                 continue
             count = self._occupancy.rooms.get(key)
             if count is not None:
-                state = self._occupancy.room_state(count, now)
-                await self._occupancy.state_topic.send(key=key, value=state)
+                states.append(self._occupancy.room_state(count, now))
+        await self.step(states)
+
+    async def acknowledge(self, ack: AckRecord) -> bool:
+        """Acknowledge the open capacity alert `ack` names, if a room of this worker has it."""
+        mine = self._occupancy.ownership.owned()
+        for key, machine in list(self.machines.items()):
+            alert = machine.alert
+            if alert is None or alert.alert_id != ack.alert_id:
+                continue
+            if self._occupancy.ownership.partition_of(key) not in mine:
+                return False
+            after, alerts = acknowledge(machine, AckInfo(by=ack.by, ts=ack.ts), ack.alert_id)
+            if after != machine:
+                self._occupancy.ownership.store(self.machines, key, after)
+            for acked in alerts:
+                await self._notifiers.send(acked)
+            return True
+        return False

@@ -1,10 +1,12 @@
-"""Data-quality alerts in the workers: sequence gaps and more exits than entries, per room.
+"""Data-quality alerts in the workers: sequence gaps, more exits than entries, sensors gone
+silent; one machine per (room, kind), all of a room's machines in one table value.
 
-The occupancy agent hands every finding (with the room's count after it) to this module,
-inside the door event's processing, so the machine table is written in the right partition.
-A `sequence_gap` alert stays open while any sensor of the room has messages missing and
-resolves when they arrive late or the sensor restarts its numbering; a `count_underflow`
-alert stays open until the count is re-based by the daily or the max-dwell reset.
+The occupancy agent and its timer hand every finding (with the room's count after it) to
+this module. A `sequence_gap` alert stays open while any sensor of the room has messages
+missing and resolves when they arrive late or the sensor restarts its numbering; a
+`count_underflow` alert stays open until the count is re-based by the daily or the
+max-dwell reset; a `sensor_offline` alert stays open while any sensor of the room is
+silent for longer than `OCC_SENSOR_OFFLINE_AFTER_S`.
 """
 
 from __future__ import annotations
@@ -13,11 +15,12 @@ import logging
 from collections.abc import Callable
 
 import faust
+from pydantic import BaseModel, ConfigDict
 
-from alerts.machine import MachineState, event_alert_step, new_alert_id
+from alerts.machine import MachineState, acknowledge, event_alert_step, new_alert_id
 from alerts.notifiers import Fanout
 from ingest.logs import kv
-from ingest.models import AlertKind
+from ingest.models import AckInfo, AckRecord, AlertKind
 from ingest.settings import Settings
 from ingest.site import Site
 from processors.codec import pydantic_table
@@ -31,6 +34,16 @@ Say = Callable[[str, bool, int], str]
 
 _GAP_KINDS = frozenset({"sequence_gap", "late_fill", "sensor_restart"})
 _UNDERFLOW_KINDS = frozenset({"count_underflow", "daily_reset", "dwell_reset"})
+_PRESENCE_KINDS = frozenset({"sensor_offline", "sensor_online"})
+
+
+class RoomQuality(BaseModel):
+    """A room's data-quality machines and the sensors it has reported offline."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    machines: dict[AlertKind, MachineState] = {}
+    offline: frozenset[str] = frozenset()
 
 
 class DataQualityAlerts:
@@ -46,10 +59,14 @@ class DataQualityAlerts:
     ) -> None:
         self._site = site
         self._notifiers = notifiers
-        self.machines = pydantic_table(
-            app, "quality-alerts", MachineState, settings.kafka_partitions
-        )
+        self._ownership = occupancy.ownership
+        self.rooms = pydantic_table(app, "quality-alerts", RoomQuality, settings.kafka_partitions)
         occupancy.finding_handlers.append(self._on_finding)
+        occupancy.offline_sensors = self._offline
+
+    def _offline(self, key: bytes) -> frozenset[str]:
+        quality = self.rooms.get(key)
+        return quality.offline if quality is not None else frozenset()
 
     async def _on_finding(self, finding: Finding, count: RoomCount) -> None:
         if finding.kind in _GAP_KINDS:
@@ -59,12 +76,25 @@ class DataQualityAlerts:
             below = finding.value if finding.kind == "count_underflow" else 0
             active = finding.kind == "count_underflow"
             await self._step(finding, "count_underflow", active, below, _underflow_message)
+        elif finding.kind in _PRESENCE_KINDS and finding.sensor is not None:
+            key = _key(finding)
+            quality = self.rooms.get(key) or RoomQuality()
+            offline = (
+                quality.offline | {finding.sensor}
+                if finding.kind == "sensor_offline"
+                else quality.offline - {finding.sensor}
+            )
+            self._ownership.store(self.rooms, key, quality.model_copy(update={"offline": offline}))
+            await self._step(
+                finding, "sensor_offline", bool(offline), len(offline), _offline_message
+            )
 
     async def _step(
         self, finding: Finding, kind: AlertKind, active: bool, value: int | None, message: Say
     ) -> None:
-        key = f"{finding.building}/{finding.room}/{kind}".encode()
-        before = self.machines.get(key) or MachineState()
+        key = _key(finding)
+        quality = self.rooms.get(key) or RoomQuality()
+        before = quality.machines.get(kind) or MachineState()
         room = self._site.room(finding.building, finding.room)
         name = room.name if room is not None else finding.room
         after, alerts = event_alert_step(
@@ -80,10 +110,39 @@ class DataQualityAlerts:
             alert_id_factory=new_alert_id,
         )
         if after != before:
-            self.machines[key] = after
+            machines = {**quality.machines, kind: after}
+            self._ownership.store(
+                self.rooms, key, quality.model_copy(update={"machines": machines})
+            )
         for alert in alerts:
             log.info(kv("alert", alert_id=alert.alert_id, kind=kind, state=alert.state))
             await self._notifiers.send(alert)
+
+    async def acknowledge(self, ack: AckRecord) -> bool:
+        """Acknowledge the open data-quality alert `ack` names, if a room of this worker has it."""
+        mine = self._ownership.owned()
+        for key, quality in list(self.rooms.items()):
+            for kind, machine in quality.machines.items():
+                alert = machine.alert
+                if alert is None or alert.alert_id != ack.alert_id:
+                    continue
+                if self._ownership.partition_of(key) not in mine:
+                    return False
+                info = AckInfo(by=ack.by, ts=ack.ts)
+                after, alerts = acknowledge(machine, info, ack.alert_id)
+                if after != machine:
+                    machines = {**quality.machines, kind: after}
+                    self._ownership.store(
+                        self.rooms, key, quality.model_copy(update={"machines": machines})
+                    )
+                for acked in alerts:
+                    await self._notifiers.send(acked)
+                return True
+        return False
+
+
+def _key(finding: Finding) -> bytes:
+    return f"{finding.building}/{finding.room}".encode()
 
 
 def _gap_message(room: str, active: bool, missing: int) -> str:
@@ -96,3 +155,9 @@ def _underflow_message(room: str, active: bool, below: int) -> str:
     if active:
         return f"{room}: more exits than entries ({below} below zero); count held at 0"
     return f"{room}: count re-based by a reset"
+
+
+def _offline_message(room: str, active: bool, silent: int) -> str:
+    if active:
+        return f"{room}: {silent} door sensor(s) silent; counts may be off"
+    return f"{room}: every door sensor reports again"

@@ -12,13 +12,14 @@ from typing import Any
 import faust
 from aiokafka import AIOKafkaProducer
 
+from alerts.acks import AckBook
 from alerts.capacity import CapacityAlerts
 from alerts.notifiers import Fanout, KafkaNotifier, MqttNotifier, Notifier, WebhookNotifier
 from alerts.quality import DataQualityAlerts
 from ingest.kafka import ensure_topics, make_producer
-from ingest.models import utcnow
 from ingest.settings import Settings
 from ingest.site import Site
+from processors.acks import AckFollower
 from processors.app import build_app
 from processors.occupancy import Occupancy
 from processors.policy import PolicyFollower
@@ -72,9 +73,13 @@ class Workers:
         self.notifiers = Fanout(channels)
         self.capacity = CapacityAlerts(self.app, settings, site, self.occupancy, self.notifiers)
         self.quality = DataQualityAlerts(self.app, settings, site, self.occupancy, self.notifiers)
+        self.acks = AckFollower(settings)
+        self.ack_book = AckBook(self.app, settings, [self.capacity, self.quality])
+        self.acks.listeners.append(self.ack_book.on_ack)
         self.policy.listeners.append(self._rerate_soon)
         self.app.task(self._start_channels)
         self.app.task(self._follow_policy)
+        self.app.task(self._follow_acks)
         self.app.on_before_shutdown.connect(self._stop_channels)
 
     async def _start_channels(self) -> None:
@@ -89,14 +94,14 @@ class Workers:
     async def _follow_policy(self) -> None:
         await self.policy.follow()
 
+    async def _follow_acks(self) -> None:
+        await self.acks.follow()
+
     def _rerate_soon(self, level: str) -> None:
         asyncio.get_running_loop().create_task(self._rerate())
 
     async def _rerate(self) -> None:
-        """Every room this worker holds gets its state again under the new limit."""
-        now = utcnow()
-        for count in list(self.occupancy.rooms.values()):
-            await self.occupancy.publish_state(count, now)
+        await self.occupancy.rerate()
 
 
 def run_worker(settings: Settings, site: Site, loglevel: str = "INFO") -> None:

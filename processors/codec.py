@@ -37,14 +37,21 @@ def codec_for(model: type[BaseModel]) -> str:
 def pydantic_table(
     app: faust.App, name: str, model: type[BaseModel], partitions: int
 ) -> TableT[bytes, Any]:
-    """A table keyed by raw bytes whose values are `model`, in its changelog and store too.
+    """A table keyed by raw bytes (a room's `building/room`) whose values are `model`.
+
+    Its changelog partition is the key's partition under Kafka's default partitioner
+    (`use_partitioner`), not the partition of the event being processed: the agents write
+    once per room per batch and the timers write outside any event. Every producer of our
+    room-keyed topics uses that partitioner on the same key bytes, so a room's changelog
+    records land in the partition of its door events and are restored by the worker that
+    owns them.
 
     faust.Table takes no serializer arguments (it derives them from faust.Record types), so
     they are set after construction; the changelog topic that registering the table already
     built with the default JSON serializers is built again with ours, or recovery would
     decode our raw keys as JSON, fail on every record and never finish.
     """
-    table: TableT[bytes, Any] = app.Table(name, partitions=partitions)
+    table: TableT[bytes, Any] = app.Table(name, partitions=partitions, use_partitioner=True)
     serialized: Any = table  # the attributes exist on faust.Table, not on its TableT protocol
     serialized.key_serializer = "raw"
     serialized.value_serializer = codec_for(model)

@@ -6,29 +6,38 @@ The agent stays thin: decode (the codec), call `occupancy_rules.apply_door`, sto
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 import faust
 
 from ingest.logs import kv
-from ingest.models import DoorRecord, RoomState
+from ingest.models import DoorRecord, RoomState, utcnow
 from ingest.settings import Settings
-from ingest.site import Site
+from ingest.site import Room, Site
 from ingest.topics import StateTopic
+from processors.batches import batches
 from processors.codec import codec_for, pydantic_table
-from processors.occupancy_rules import Finding, RoomCount, apply_door, status_of
+from processors.occupancy_rules import Finding, RoomCount, apply_door, status_of, tick
+from processors.ownership import Ownership
 from processors.policy import PolicyFollower
 from processors.publisher import MqttPublisher
 
 log = logging.getLogger(__name__)
 
 FindingHandler = Callable[[Finding, RoomCount], Awaitable[None]]
-"""Called with each finding and the room after it, while its door event is processed."""
+"""Called with each finding and the room after it, in the order the findings happen."""
+
+StateHandler = Callable[[list[RoomState]], Awaitable[None]]
+"""Called with every change of room state (count or limit), in order, once per batch."""
+
+OfflineSensors = Callable[[bytes], frozenset[str]]
+"""The sensors of a room (by key) already reported offline; kept by whoever alerts on it."""
 
 
 class Occupancy:
-    """Registers the occupancy topic, table and agent on a Faust app."""
+    """Registers the occupancy topic, table, agent and timer on a Faust app."""
 
     def __init__(
         self,
@@ -43,8 +52,11 @@ class Occupancy:
         self._publisher = publisher
         self._policy = policy
         self._max_dwell = timedelta(hours=settings.max_dwell_h)
-        self._published: dict[str, tuple[int, int, str]] = {}
+        self._offline_after = timedelta(seconds=settings.sensor_offline_after_s)
+        self._last: dict[tuple[str, str], tuple[int, int]] = {}
         self.finding_handlers: list[FindingHandler] = []
+        self.state_handlers: list[StateHandler] = []
+        self.offline_sensors: OfflineSensors = lambda key: frozenset()
         self.door_topic = app.topic(
             settings.kafka_topic("door"),
             key_serializer="raw",
@@ -56,31 +68,130 @@ class Occupancy:
             value_serializer=codec_for(RoomState),
         )
         self.rooms = pydantic_table(app, "rooms", RoomCount, settings.kafka_partitions)
+        self.ownership = Ownership(app, self.door_topic.get_topic_name(), settings.kafka_partitions)
         # concurrency=1: with more, Faust can commit offsets past events still in flight
         # (faust-streaming issue 606) and lose them on a restart.
         app.agent(self.door_topic, name="occupancy", concurrency=1)(self._count)
+        app.timer(interval=settings.alert_tick_s)(self._tick)
+        app.on_partitions_assigned.connect(self._forget_last)
 
     async def _count(self, stream: faust.StreamT[DoorRecord]) -> None:
-        async for record in stream:
+        # A batch is applied event by event, in order, but each room it touched is written
+        # to the table (its changelog) and sent once: per-event sends were most of the cost.
+        # The batch's offsets are acknowledged only after this returns.
+        async for records in batches(stream, DoorRecord, self._settings):
+            await self.apply(records)
+
+    async def _forget_last(self, app: Any, /, *args: Any, **kwargs: Any) -> None:
+        # A room that comes back after another worker held it may have changed meanwhile:
+        # its next state is sent whatever this worker sent before.
+        self._last.clear()
+
+    async def apply(self, records: Sequence[DoorRecord]) -> None:
+        """Count a batch of door records: table writes, findings, state changes, then states."""
+        changed: dict[bytes, RoomCount] = {}
+        noticed: list[tuple[Finding, RoomCount]] = []
+        changes: list[RoomState] = []
+        for record in records:
             building = self._site.building(record.building)
             if building is None:  # the bridge checked; the site file changed since
                 log.warning(kv("door_unknown_building", building=record.building))
                 continue
             key = record.key.encode()
-            before = self.rooms.get(key) or RoomCount(building=record.building, room=record.room)
+            before = changed.get(key) or self.rooms.get(key)
+            if before is None:
+                before = RoomCount(building=record.building, room=record.room)
             after, findings = apply_door(before, record, building, self._max_dwell)
             if after != before:
-                self.rooms[key] = after
-            for finding in findings:
-                _log_finding(finding)
-                for handle in self.finding_handlers:
-                    await handle(finding, after)
-            await self.publish_state(after, record.received_at)
+                changed[key] = after
+            noticed.extend((finding, after) for finding in findings)
+            state = self._if_changed(after, record.received_at)
+            if state is not None:
+                changes.append(state)
+        for key, count in changed.items():
+            self.ownership.store(self.rooms, key, count)
+        await self._notice(noticed)
+        await self._emit(changes)
+
+    async def _tick(self) -> None:
+        """Resets due and sensors gone silent or back, for the rooms this worker holds."""
+        now = utcnow()
+        noticed: list[tuple[Finding, RoomCount]] = []
+        changes: list[RoomState] = []
+        mine = self.ownership.owned()
+        for key, before in list(self.rooms.items()):
+            building = self._site.building(before.building)
+            if building is None or self.ownership.partition_of(key) not in mine:
+                continue
+            offline = self.offline_sensors(key)
+            after, findings = tick(
+                before, now, building, self._max_dwell, self._offline_after, offline
+            )
+            if after != before:
+                self.ownership.store(self.rooms, key, after)
+            noticed.extend((finding, after) for finding in findings)
+            state = self._if_changed(after, now)
+            if state is not None:
+                changes.append(state)
+        await self._notice(noticed)
+        await self._emit(changes)
+
+    async def rerate(self) -> None:
+        """Every room this worker holds, again under the policy level now in force."""
+        now = utcnow()
+        mine = self.ownership.owned()
+        changes: list[RoomState] = []
+        for key, count in list(self.rooms.items()):
+            if self.ownership.partition_of(key) in mine:
+                state = self._if_changed(count, now)
+                if state is not None:
+                    changes.append(state)
+        await self._emit(changes)
+
+    async def _notice(self, noticed: list[tuple[Finding, RoomCount]]) -> None:
+        for finding, count in noticed:
+            _log_finding(finding)
+            for handle in self.finding_handlers:
+                await handle(finding, count)
+
+    def _if_changed(self, count: RoomCount, ts: datetime) -> RoomState | None:
+        """The room's state when its count, limit or status differs from the last one seen."""
+        key = (count.building, count.room)
+        limit = self._site.limit(self._site_room(count), self._policy.level)
+        if self._last.get(key) == (count.count, limit):
+            return None
+        self._last[key] = (count.count, limit)
+        return self.room_state(count, ts)
+
+    async def _emit(self, changes: list[RoomState]) -> None:
+        """Every change to the state handlers in order; the latest per room to Kafka and MQTT.
+
+        Signage and the compacted topic only ever need a room's latest state, so within one
+        batch (at most `OCC_WORKER_BATCH_WITHIN_S`) a room's intermediate states are skipped
+        there; the alert machines see each of them.
+        """
+        if not changes:
+            return
+        for handle in self.state_handlers:
+            await handle(changes)
+        latest = {(state.building, state.room): state for state in changes}
+        for state in latest.values():
+            await self.state_topic.send(key=f"{state.building}/{state.room}".encode(), value=state)
+            self._publisher.publish(
+                StateTopic(state.building, state.room).format(self._settings.mqtt_prefix),
+                state.model_dump_json().encode(),
+                qos=1,
+                retain=True,
+            )
+
+    def _site_room(self, count: RoomCount) -> Room:
+        room = self._site.room(count.building, count.room)
+        assert room is not None, "door records name rooms of the site (the bridge checked)"
+        return room
 
     def room_state(self, count: RoomCount, ts: datetime) -> RoomState:
         """The public state of a room under the policy level in force."""
-        room = self._site.room(count.building, count.room)
-        assert room is not None
+        room = self._site_room(count)
         limit = self._site.limit(room, self._policy.level)
         return RoomState(
             building=count.building,
@@ -91,22 +202,6 @@ class Occupancy:
             free=max(0, limit - count.count),
             status=status_of(count.count, limit, self._site.policy.warn_ratio),
             ts=ts,
-        )
-
-    async def publish_state(self, count: RoomCount, ts: datetime) -> None:
-        """Send the room's state to Kafka and (retained) MQTT when it changed."""
-        state = self.room_state(count, ts)
-        key = f"{state.building}/{state.room}"
-        signature = (state.count, state.limit, state.status)
-        if self._published.get(key) == signature:
-            return
-        self._published[key] = signature
-        await self.state_topic.send(key=key.encode(), value=state)
-        self._publisher.publish(
-            StateTopic(state.building, state.room).format(self._settings.mqtt_prefix),
-            state.model_dump_json().encode(),
-            qos=1,
-            retain=True,
         )
 
 
