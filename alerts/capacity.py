@@ -11,13 +11,24 @@ the count stops changing.
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import faust
+from pydantic import BaseModel, ConfigDict
 
-from alerts.machine import AlertPolicy, MachineState, acknowledge, capacity_step, new_alert_id
+from alerts.forecast import Forecast, forecast_active
+from alerts.machine import (
+    AlertPolicy,
+    MachineState,
+    acknowledge,
+    capacity_step,
+    event_alert_step,
+    new_alert_id,
+)
 from alerts.notifiers import Fanout
+from alerts.summary import BuildingSummaries
 from ingest.logs import kv
 from ingest.models import AckInfo, AckRecord, Alert, RoomState, utcnow
 from ingest.settings import Settings
@@ -26,6 +37,23 @@ from processors.codec import pydantic_table
 from processors.occupancy import Occupancy
 
 log = logging.getLogger(__name__)
+
+_SAMPLES = 256
+"""Recent (time, count) samples kept per room for the trend; process memory, rebuilt in
+minutes after a restart."""
+
+
+class CapacityMachines(BaseModel):
+    """A room's capacity machine and its forecast machine, one table value."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    capacity: MachineState = MachineState()
+    forecast: MachineState = MachineState()
+
+    @property
+    def open(self) -> bool:
+        return self.capacity.alert is not None or self.forecast.alert is not None
 
 
 class CapacityAlerts:
@@ -38,6 +66,8 @@ class CapacityAlerts:
         site: Site,
         occupancy: Occupancy,
         notifiers: Fanout,
+        *,
+        summaries: BuildingSummaries,
     ) -> None:
         self._site = site
         self._occupancy = occupancy
@@ -49,41 +79,36 @@ class CapacityAlerts:
             min_dwell=timedelta(seconds=settings.alert_min_dwell_s),
             reminder_every=timedelta(seconds=settings.alert_reminder_s),
         )
+        self._horizon = timedelta(seconds=settings.alert_forecast_horizon_s)
+        self._min_span = timedelta(seconds=settings.alert_forecast_min_span_s)
+        self._samples: dict[bytes, deque[tuple[datetime, int]]] = {}
         self.machines = pydantic_table(
-            app, "capacity-alerts", MachineState, settings.kafka_partitions
+            app, "capacity-alerts", CapacityMachines, settings.kafka_partitions
         )
+        self.summaries = summaries
         occupancy.state_handlers.append(self.step)
         app.timer(interval=settings.alert_tick_s)(self._tick)
 
     async def step(self, states: Sequence[RoomState]) -> None:
-        """Step each room's machine through its states in order; one table write per room."""
-        changed: dict[bytes, MachineState] = {}
+        """Step each room's machines through its states in order; one table write per room."""
+        changed: dict[bytes, CapacityMachines] = {}
         sent: list[Alert] = []
         for state in states:
+            self.summaries.update(state)
             key = f"{state.building}/{state.room}".encode()
-            before = changed.get(key) or self.machines.get(key) or MachineState()
-            room = self._site.room(state.building, state.room)
-            after, alerts = capacity_step(
-                before,
-                building=state.building,
-                room=state.room,
-                count=state.count,
-                limit=state.limit,
-                now=state.ts,
-                policy=self._policy,
-                alert_id_factory=new_alert_id,
-                room_name=room.name if room is not None else None,
-            )
+            before = changed.get(key) or self.machines.get(key) or CapacityMachines()
+            after, alerts = self._step_room(key, before, state)
             if after != before:
                 changed[key] = after
             sent.extend(alerts)
-        for key, machine in changed.items():
-            self._occupancy.ownership.store(self.machines, key, machine)
+        for key, machines in changed.items():
+            self._occupancy.ownership.store(self.machines, key, machines)
         for alert in sent:
             log.info(
                 kv(
                     "alert",
                     alert_id=alert.alert_id,
+                    kind=alert.kind,
                     room=f"{alert.building}/{alert.room}",
                     severity=alert.severity,
                     state=alert.state,
@@ -91,14 +116,74 @@ class CapacityAlerts:
             )
             await self._notifiers.send(alert)
 
+    def _step_room(
+        self, key: bytes, before: CapacityMachines, state: RoomState
+    ) -> tuple[CapacityMachines, list[Alert]]:
+        room = self._site.room(state.building, state.room)
+        name = room.name if room is not None else state.room
+        capacity, alerts = capacity_step(
+            before.capacity,
+            building=state.building,
+            room=state.room,
+            count=state.count,
+            limit=state.limit,
+            now=state.ts,
+            policy=self._policy,
+            alert_id_factory=new_alert_id,
+            room_name=name,
+        )
+        samples = self._samples.setdefault(key, deque(maxlen=_SAMPLES))
+        samples.append((state.ts, state.count))
+        active, forecast = forecast_active(
+            samples,
+            limit=state.limit,
+            horizon=self._horizon,
+            min_span=self._min_span,
+            was_active=before.forecast.alert is not None,
+        )
+        minutes = None
+        if forecast.crossing_at is not None:
+            minutes = max(0.0, (forecast.crossing_at - state.ts).total_seconds() / 60)
+        forecast_machine, forecasts = event_alert_step(
+            before.forecast,
+            kind="capacity_forecast",
+            building=state.building,
+            room=state.room,
+            active=active,
+            severity="warning",
+            value=None if minutes is None else round(minutes, 1),
+            limit=state.limit,
+            now=state.ts,
+            message=self._forecast_message(name, state, forecast, active),
+            alert_id_factory=new_alert_id,
+        )
+        after = CapacityMachines(capacity=capacity, forecast=forecast_machine)
+        rollup = self.summaries.rollup(state.building)
+        rolled = [a.model_copy(update={"message": f"{a.message} ({rollup})"}) for a in alerts]
+        return after, rolled + forecasts
+
+    def _forecast_message(
+        self, name: str, state: RoomState, forecast: Forecast, active: bool
+    ) -> str:
+        if not active:
+            return f"{name}: no longer filling towards its limit of {state.limit}"
+        if forecast.crossing_at is None:
+            return f"{name}: still filling (+{forecast.slope_per_min:.1f}/min)"
+        building = self._site.building(state.building)
+        at = forecast.crossing_at.astimezone(building.zone) if building else forecast.crossing_at
+        return (
+            f"{name}: at +{forecast.slope_per_min:.1f} people/min it passes its limit of "
+            f"{state.limit} around {at:%H:%M}"
+        )
+
     async def _tick(self) -> None:
-        # Reminders and dwell-based resolves are due even when a room's count stops changing:
-        # each room with an open alert is stepped with its current state.
+        # Reminders, dwell-based resolves and a flattening trend are due even when a room's
+        # count stops changing: each room with an open alert is stepped with its state now.
         now = utcnow()
         mine = self._occupancy.ownership.owned()
         states: list[RoomState] = []
-        for key, machine in list(self.machines.items()):
-            if machine.alert is None or self._occupancy.ownership.partition_of(key) not in mine:
+        for key, machines in list(self.machines.items()):
+            if not machines.open or self._occupancy.ownership.partition_of(key) not in mine:
                 continue
             count = self._occupancy.rooms.get(key)
             if count is not None:
@@ -106,18 +191,21 @@ class CapacityAlerts:
         await self.step(states)
 
     async def acknowledge(self, ack: AckRecord) -> bool:
-        """Acknowledge the open capacity alert `ack` names, if a room of this worker has it."""
+        """Acknowledge the open capacity or forecast alert `ack` names, if this worker has it."""
         mine = self._occupancy.ownership.owned()
-        for key, machine in list(self.machines.items()):
-            alert = machine.alert
-            if alert is None or alert.alert_id != ack.alert_id:
-                continue
-            if self._occupancy.ownership.partition_of(key) not in mine:
-                return False
-            after, alerts = acknowledge(machine, AckInfo(by=ack.by, ts=ack.ts), ack.alert_id)
-            if after != machine:
-                self._occupancy.ownership.store(self.machines, key, after)
-            for acked in alerts:
-                await self._notifiers.send(acked)
-            return True
+        for key, machines in list(self.machines.items()):
+            for field in ("capacity", "forecast"):
+                machine: MachineState = getattr(machines, field)
+                if machine.alert is None or machine.alert.alert_id != ack.alert_id:
+                    continue
+                if self._occupancy.ownership.partition_of(key) not in mine:
+                    return False
+                info = AckInfo(by=ack.by, ts=ack.ts)
+                after, alerts = acknowledge(machine, info, ack.alert_id)
+                if after != machine:
+                    updated = machines.model_copy(update={field: after})
+                    self._occupancy.ownership.store(self.machines, key, updated)
+                for acked in alerts:
+                    await self._notifiers.send(acked)
+                return True
         return False

@@ -60,3 +60,31 @@ def _slope_per_minute(origin: datetime, samples: Sequence[tuple[datetime, int]])
     if spread == 0:
         return 0.0
     return sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True)) / spread
+
+
+def forecast_active(
+    samples: Sequence[tuple[datetime, int]],
+    *,
+    limit: int,
+    horizon: timedelta,
+    min_span: timedelta,
+    was_active: bool,
+    window: timedelta = DEFAULT_WINDOW,
+) -> tuple[bool, Forecast]:
+    """Whether a `capacity_forecast` warning should be open, with the forecast behind it.
+
+    It opens when the trend reaches the limit within `horizon` and the samples of the window
+    span at least `min_span` (a burst of seconds is not a trend). Once open it holds while
+    the room still fills and is not over its limit (the capacity alert takes over then), so
+    a trend that wobbles around the horizon does not make it flap.
+    """
+    forecast = capacity_forecast(samples, limit=limit, horizon=horizon, window=window)
+    if not samples or horizon <= timedelta(0):
+        return False, forecast
+    newest_at, newest_count = max(samples, key=lambda sample: sample[0])
+    if newest_count > limit:
+        return False, forecast
+    if was_active:
+        return forecast.slope_per_min > 0, forecast
+    oldest_at = min(t for t, _ in samples if newest_at - t <= window)
+    return newest_at - oldest_at >= min_span and forecast.crossing_at is not None, forecast

@@ -58,6 +58,8 @@ class Settings(BaseSettings):
     alert_min_dwell_s: Annotated[float, Field(ge=0)] = 60.0
     alert_reminder_s: Annotated[float, Field(gt=0)] = 600.0
     alert_tick_s: Annotated[float, Field(gt=0)] = 15.0
+    alert_forecast_horizon_s: Annotated[float, Field(ge=0)] = 900.0
+    alert_forecast_min_span_s: Annotated[float, Field(ge=0)] = 120.0
 
     webhook_url: SecretStr | None = None
     webhook_secret: SecretStr = SecretStr("")

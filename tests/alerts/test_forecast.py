@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from alerts.forecast import capacity_forecast
+from alerts.forecast import capacity_forecast, forecast_active
 from tests.alerts.samples import T0
 
 Samples = list[tuple[datetime, int]]
@@ -91,3 +91,49 @@ def test_order_of_samples_does_not_matter() -> None:
 def test_too_few_samples_give_no_trend(samples: Samples) -> None:
     forecast = capacity_forecast(samples, limit=10, horizon=timedelta(minutes=10))
     assert (forecast.crossing_at, forecast.slope_per_min) == (None, 0.0)
+
+
+HORIZON = timedelta(minutes=15)
+SPAN = timedelta(minutes=2)
+
+
+@pytest.mark.parametrize(
+    ("samples", "was_active", "expected"),
+    [
+        # 1 person/min from 5 towards a limit of 12: crosses in 8 min, within the horizon.
+        (line(1, 5, minutes=2), False, True),
+        # The same slope seen over 30 s only: a burst, not a trend yet.
+        (line(1, 5, minutes=2)[:2], False, False),
+        # Too slow to cross within 15 min.
+        (line(0.2, 0, minutes=5), False, False),
+        # Already open: held while the room still fills, even when the crossing moves out.
+        (line(0.2, 0, minutes=5), True, True),
+        # Already open and the room stopped filling: resolved.
+        (line(0, 5, minutes=5), True, False),
+        # Over the limit: the capacity alert speaks, the forecast does not.
+        ([*line(1, 5, minutes=2), (T0 + timedelta(minutes=3), 13)], True, False),
+        ([], False, False),
+    ],
+)
+def test_forecast_opens_on_a_trend_and_holds_while_filling(
+    samples: Samples, was_active: bool, expected: bool
+) -> None:
+    active, _ = forecast_active(
+        samples, limit=12, horizon=HORIZON, min_span=SPAN, was_active=was_active
+    )
+    assert active is expected
+
+
+def test_a_zero_horizon_turns_forecasts_off() -> None:
+    active, _ = forecast_active(
+        line(5, 0, minutes=5), limit=12, horizon=timedelta(0), min_span=SPAN, was_active=True
+    )
+    assert active is False
+
+
+def test_an_oscillating_count_below_the_limit_never_opens() -> None:
+    samples = [(T0 + timedelta(seconds=30 * i), 8 + (i % 2)) for i in range(40)]
+    active, forecast = forecast_active(
+        samples, limit=10, horizon=HORIZON, min_span=SPAN, was_active=False
+    )
+    assert (active, forecast.crossing_at) == (False, None)
