@@ -16,6 +16,7 @@ from alerts.acks import AckBook
 from alerts.capacity import CapacityAlerts
 from alerts.notifiers import Fanout, KafkaNotifier, MqttNotifier, Notifier, WebhookNotifier
 from alerts.quality import DataQualityAlerts
+from alerts.summary import BuildingSummaries
 from ingest.kafka import ensure_topics, make_producer
 from ingest.settings import Settings
 from ingest.site import Site
@@ -71,7 +72,10 @@ class Workers:
                 WebhookNotifier(settings.webhook_url.get_secret_value(), settings.webhook_secret)
             )
         self.notifiers = Fanout(channels)
-        self.capacity = CapacityAlerts(self.app, settings, site, self.occupancy, self.notifiers)
+        self.summaries = BuildingSummaries(settings, self.publisher.publish)
+        self.capacity = CapacityAlerts(
+            self.app, settings, site, self.occupancy, self.notifiers, summaries=self.summaries
+        )
         self.quality = DataQualityAlerts(self.app, settings, site, self.occupancy, self.notifiers)
         self.acks = AckFollower(settings)
         self.ack_book = AckBook(self.app, settings, [self.capacity, self.quality])
@@ -80,6 +84,7 @@ class Workers:
         self.app.task(self._start_channels)
         self.app.task(self._follow_policy)
         self.app.task(self._follow_acks)
+        self.app.task(self._follow_summaries)
         self.app.on_before_shutdown.connect(self._stop_channels)
 
     async def _start_channels(self) -> None:
@@ -96,6 +101,9 @@ class Workers:
 
     async def _follow_acks(self) -> None:
         await self.acks.follow()
+
+    async def _follow_summaries(self) -> None:
+        await self.summaries.follow()
 
     def _rerate_soon(self, level: str) -> None:
         asyncio.get_running_loop().create_task(self._rerate())

@@ -16,6 +16,7 @@ _IDENTIFIER = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 KIOSK_SEGMENT = "kiosk"
 ALERTS_SEGMENT = "alerts"
 PRESENCE_SEGMENT = "presence"
+SUMMARY_SEGMENT = "summary"
 # Room ids that would make topics ambiguous (`{building}/kiosk/{kiosk}` against
 # `{building}/{room}/state`); the site loader refuses rooms with these names.
 RESERVED_ROOM_IDS = frozenset({KIOSK_SEGMENT, ALERTS_SEGMENT, PRESENCE_SEGMENT})
@@ -86,7 +87,17 @@ class PresenceTopic:
         return f"{prefix}/{self.building}/{PRESENCE_SEGMENT}"
 
 
-Topic = DoorTopic | KioskTopic | StateTopic | AlertsTopic | AckTopic | PresenceTopic
+@dataclass(frozen=True, slots=True)
+class SummaryTopic:
+    """`{prefix}/{building}/summary`: rooms over their limit and headcount (retained)."""
+
+    building: str
+
+    def format(self, prefix: str) -> str:
+        return f"{prefix}/{self.building}/{SUMMARY_SEGMENT}"
+
+
+Topic = DoorTopic | KioskTopic | StateTopic | AlertsTopic | AckTopic | PresenceTopic | SummaryTopic
 
 
 class Wildcards:
@@ -108,6 +119,14 @@ class Wildcards:
         return f"{self.prefix}/+/{ALERTS_SEGMENT}/+/ack"
 
 
+_BUILDING_TOPICS: dict[str, type[AlertsTopic | PresenceTopic | SummaryTopic]] = {
+    ALERTS_SEGMENT: AlertsTopic,
+    PRESENCE_SEGMENT: PresenceTopic,
+    SUMMARY_SEGMENT: SummaryTopic,
+}
+"""`{prefix}/{building}/{segment}` topics: one per building."""
+
+
 def parse_topic(prefix: str, topic: str) -> Topic:
     """What a concrete topic names, or PayloadRejected("unknown_topic") saying why not."""
     head = prefix + "/"
@@ -125,12 +144,10 @@ def parse_topic(prefix: str, topic: str) -> Topic:
             return DoorTopic(building, room, sensor)
         case [building, "kiosk", kiosk]:
             return KioskTopic(building, kiosk)
-        case [building, "alerts"]:
-            return AlertsTopic(building)
+        case [building, segment] if segment in _BUILDING_TOPICS:
+            return _BUILDING_TOPICS[segment](building)
         case [building, "alerts", alert_id, "ack"]:
             return AckTopic(building, alert_id)
-        case [building, "presence"]:
-            return PresenceTopic(building)
         case [building, room, "state"] if room not in RESERVED_ROOM_IDS:
             return StateTopic(building, room)
     raise PayloadRejected("unknown_topic", f"topic {topic!r} matches no topic of the contract")

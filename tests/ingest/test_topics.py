@@ -14,6 +14,7 @@ from ingest.topics import (
     KioskTopic,
     PresenceTopic,
     StateTopic,
+    SummaryTopic,
     Wildcards,
     parse_topic,
 )
@@ -27,6 +28,7 @@ topics = st.one_of(
     st.builds(AlertsTopic, identifiers),
     st.builds(AckTopic, identifiers, identifiers),
     st.builds(PresenceTopic, identifiers),
+    st.builds(SummaryTopic, identifiers),
 )
 
 
@@ -55,6 +57,7 @@ def test_format_of_parse_is_identity_or_rejection(prefix: str, text: str) -> Non
         ("occupancy/hq/alerts", AlertsTopic("hq")),
         ("occupancy/hq/alerts/a-17/ack", AckTopic("hq", "a-17")),
         ("occupancy/hq/presence", PresenceTopic("hq")),
+        ("occupancy/hq/summary", SummaryTopic("hq")),
         # a kiosk named "state" is a kiosk: "kiosk" can never be a room id
         ("occupancy/hq/kiosk/state", KioskTopic("hq", "state")),
         ("occupancy/hq/alerts/door/ack", AckTopic("hq", "door")),

@@ -64,7 +64,9 @@ def test_counts_reach_kafka_and_retained_mqtt_and_follow_the_policy(
         "OCC_ALERT_TICK_S": "1",
     }
     collector = Collector(
-        env["OCC_MQTT_URL"], [f"{prefix}/+/+/state", f"{prefix}/+/alerts"], f"watch-{tag}"
+        env["OCC_MQTT_URL"],
+        [f"{prefix}/+/+/state", f"{prefix}/+/alerts", f"{prefix}/+/summary"],
+        f"watch-{tag}",
     )
     bridge = Command(["bridge"], env, tmp_path / "bridge.log")
     worker = Command(["worker"], env, tmp_path / "worker.log")
@@ -99,6 +101,16 @@ def test_counts_reach_kafka_and_retained_mqtt_and_follow_the_policy(
             0,
             "over",
         )
+
+        # The building summary (retained) names the room over its limit.
+        def summarised(_: object) -> bool:
+            summary = f"{prefix}/hq-jakarta/summary"
+            return any(
+                t == summary and ROOM in json.loads(p)["rooms_over_limit"]
+                for t, p, _ in collector.messages()
+            )
+
+        collector.wait_for(summarised)
 
         # Security acknowledges the critical alert over MQTT (through the bridge and Kafka).
         def critical(_: object) -> bool:
