@@ -15,6 +15,7 @@ from tenacity import (
     RetryCallState,
     retry_if_exception_type,
     stop_after_attempt,
+    stop_never,
     wait_exponential,
     wait_random,
 )
@@ -39,12 +40,12 @@ class DeliveryQueue:
         *,
         retry_on: tuple[type[BaseException], ...],
         size: int = 1000,
-        max_attempts: int = 8,
+        max_attempts: int | None = None,
         backoff_min_s: float = 0.5,
         backoff_max_s: float = 30.0,
         target: str = "",
     ) -> None:
-        if size < 1 or max_attempts < 1:
+        if size < 1 or (max_attempts is not None and max_attempts < 1):
             raise ValueError("size and max_attempts must be at least 1")
         self._notifier = notifier
         self._target = target
@@ -140,7 +141,11 @@ class DeliveryQueue:
             )
 
         retrying = AsyncRetrying(
-            stop=stop_after_attempt(self._max_attempts),
+            # By default an alert is retried until the channel takes it: an outage of the
+            # receiver must not lose alerts, and the bounded queue keeps memory in check.
+            stop=stop_never
+            if self._max_attempts is None
+            else stop_after_attempt(self._max_attempts),
             # Jitter spreads the retries of many workers after the same outage.
             wait=wait_exponential(multiplier=self._backoff_min_s, max=self._backoff_max_s)
             + wait_random(0, self._backoff_min_s),

@@ -32,7 +32,7 @@ class KafkaNotifier:
         topic: str,
         *,
         queue_size: int = 1000,
-        max_attempts: int = 8,
+        max_attempts: int | None = None,
         backoff_min_s: float = 0.5,
         backoff_max_s: float = 30.0,
         drain_timeout_s: float = 5.0,

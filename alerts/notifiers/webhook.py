@@ -43,7 +43,7 @@ class WebhookNotifier:
         url: str,
         secret: SecretStr,
         queue_size: int = 1000,
-        max_attempts: int = 8,
+        max_attempts: int | None = None,
         timeout_s: float = 5,
         *,
         backoff_min_s: float = 0.5,
