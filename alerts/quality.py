@@ -115,7 +115,15 @@ class DataQualityAlerts:
                 self.rooms, key, quality.model_copy(update={"machines": machines})
             )
         for alert in alerts:
-            log.info(kv("alert", alert_id=alert.alert_id, kind=kind, state=alert.state))
+            log.info(
+                kv(
+                    "alert",
+                    alert_id=alert.alert_id,
+                    kind=kind,
+                    room=f"{alert.building}/{alert.room}",
+                    state=alert.state,
+                )
+            )
             await self._notifiers.send(alert)
 
     async def acknowledge(self, ack: AckRecord) -> bool:
