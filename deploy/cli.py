@@ -152,6 +152,111 @@ def _print_site(file: Path, resolved: dict[str, Any]) -> None:
         )
 
 
+@main.group()
+def roster() -> None:
+    """Roster files: units, work groups and their office days, employees."""
+
+
+@roster.command("check")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--site",
+    "site_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The site file the buildings are checked against (default: OCC_SITE_FILE).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the resolved roster as JSON.")
+def roster_check(file: Path, site_file: Path | None, as_json: bool) -> None:
+    """Validate a roster file (and its employee CSV) against the site and summarise it."""
+    from ingest.roster import load_roster
+
+    if site_file is None:
+        site_file = _settings().site_file
+    if site_file is None:
+        raise ConfigError(
+            "A roster is checked against a site file: pass --site FILE or set OCC_SITE_FILE."
+        )
+    loaded_site = load_site(site_file)
+    resolved = load_roster(file, loaded_site).resolved()
+    if as_json:
+        click.echo(json.dumps(resolved, indent=2, ensure_ascii=False))
+        return
+    _print_roster(file, resolved, loaded_site)
+
+
+def _print_roster(file: Path, resolved: dict[str, Any], loaded_site: Site) -> None:
+    console = Console()
+    employees = resolved["employees"]
+    groups = [g["id"] for g in resolved["groups"]]
+    holidays = ", ".join(resolved["holidays"]) or "none"
+    console.print(
+        f"[bold]{file}[/bold]: valid — {len(employees)} employees in "
+        f"{len(resolved['units'])} units and {len(groups)} groups; holidays: {holidays}"
+    )
+
+    def count(key: str, value: str, **where: str) -> int:
+        return sum(
+            1 for e in employees if e[key] == value and all(e[k] == v for k, v in where.items())
+        )
+
+    table = Table(title="Groups")
+    for column in ("group", "office days", "WFH days", "start window", "hours", "grace"):
+        table.add_column(column)
+    for column in ("check-in from", "half day / absent below", "employees"):
+        table.add_column(column, justify="right" if column == "employees" else "left")
+    for g in resolved["groups"]:
+        office = " ".join(g["office_days"]) or "—"
+        if g["office_weeks"] != "all":
+            office += f" ({g['office_weeks']} weeks)"
+        if g["on_duty_days"]:
+            office += f"; on duty {' '.join(g['on_duty_days'])}"
+        window = g["start_window"]
+        opens = g["check_in_window_minutes"]
+        thresholds = " / ".join(
+            "—" if h is None else f"{h:g} h"
+            for h in (g["half_day_below_hours"], g["absent_below_hours"])
+        )
+        table.add_row(
+            g["id"] + (f" — {g['name']}" if g["name"] else ""),
+            office,
+            _wfh_days(g),
+            f"{window['from']}-{window['to']}",
+            f"{g['required_hours']:g} h",
+            f"{g['grace_minutes']} min",
+            "—" if opens is None else f"{opens} min before",
+            thresholds,
+            str(count("group", g["id"])),
+        )
+    console.print(table)
+
+    units = Table(title="Employees per unit and group")
+    units.add_column("unit")
+    for group_id in groups:
+        units.add_column(group_id, justify="right")
+    units.add_column("total", justify="right")
+    for u in resolved["units"]:
+        cells = [str(count("unit", u["id"], group=group_id) or "") for group_id in groups]
+        name = f"{u['id']} — {u['name']}" if u["name"] else u["id"]
+        units.add_row(name, *cells, str(count("unit", u["id"])))
+    console.print(units)
+
+    buildings = Table(title="Employees per building")
+    for column in ("building", "time zone", "employees"):
+        buildings.add_column(column, justify="right" if column == "employees" else "left")
+    for b in loaded_site.buildings:
+        buildings.add_row(f"{b.id} — {b.name}", b.timezone, str(count("building", b.id)))
+    console.print(buildings)
+
+
+def _wfh_days(group: dict[str, Any]) -> str:
+    """The WFH column: the work days left over from the office days, and any listed ones."""
+    left = [d for d in group["work_days"] if d not in group["office_days"]]
+    if group["office_weeks"] != "all":
+        left = [*left, f"(and outside the {group['office_weeks']} weeks)"]
+    days = dict.fromkeys([*left, *group["wfh_days"]])
+    return " ".join(days) or "—"
+
+
 def _add_stack_commands() -> None:
     from deploy.local.commands import stack
 
