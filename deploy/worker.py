@@ -93,6 +93,7 @@ class Workers:
 
     async def _stop_channels(self, app: Any, /, *args: Any, **kwargs: Any) -> None:
         # Deliver what the channels still hold before the producer goes.
+        await self.occupancy.flush_states()
         await self.notifiers.stop()
         await self.producer.stop()
 

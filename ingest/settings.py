@@ -48,8 +48,7 @@ class Settings(BaseSettings):
     worker_data_dir: Path = Path(".run/worker")
     worker_store: Annotated[str, Field(pattern=r"^(auto|memory|rocksdb)$")] = "auto"
     worker_session_timeout_s: Annotated[float, Field(ge=6, le=300)] = 10.0
-    worker_batch_max: Annotated[int, Field(ge=1, le=100_000)] = 1000
-    worker_batch_within_s: Annotated[float, Field(gt=0, le=5)] = 0.01
+    worker_state_flush_s: Annotated[float, Field(gt=0, le=5)] = 0.01
     max_dwell_h: Annotated[float, Field(gt=0)] = 12.0
     sensor_offline_after_s: Annotated[float, Field(gt=0)] = 300.0
 
