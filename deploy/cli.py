@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import csv
 import json
 import os
 import signal
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
@@ -18,6 +19,9 @@ from deploy.command_group import CommandGroup
 from ingest.errors import ConfigError
 from ingest.settings import Settings, load_settings
 from ingest.site import Site, load_site
+
+if TYPE_CHECKING:
+    from ingest.roster import Roster
 
 
 @click.group(cls=CommandGroup)
@@ -255,6 +259,122 @@ def _wfh_days(group: dict[str, Any]) -> str:
         left = [*left, f"(and outside the {group['office_weeks']} weeks)"]
     days = dict.fromkeys([*left, *group["wfh_days"]])
     return " ".join(days) or "—"
+
+
+def _roster(settings: Settings, loaded_site: Site) -> Roster:
+    from ingest.roster import load_roster
+
+    if settings.roster_file is None:
+        raise ConfigError("Setting OCC_ROSTER_FILE is not set: point it at a roster file (YAML).")
+    return load_roster(settings.roster_file, loaded_site)
+
+
+@main.group()
+def report() -> None:
+    """Attendance reports and the muster list, read from Kafka."""
+
+
+@report.command("attendance")
+@click.option("--date", "day", required=True, type=click.DateTime(["%Y-%m-%d"]), help="Local date.")
+@click.option("--building", help="Only the employees of this building.")
+@click.option("--unit", help="Only the employees of this unit.")
+@click.option(
+    "--format", "form", type=click.Choice(["table", "csv"]), default="table", show_default=True
+)
+def report_attendance(day: Any, building: str | None, unit: str | None, form: str) -> None:
+    """Per employee status and minutes late on DATE, and totals per unit."""
+    from processors.attendance import read_latest
+    from processors.attendance_report import attendance_rows, unit_totals
+    from processors.attendance_rules import DailyRecord
+
+    if building is not None and unit is not None:
+        raise ConfigError("Give --building or --unit, not both.")
+    settings = _settings()
+    loaded_site = _site(settings)
+    loaded = _roster(settings, loaded_site)
+    if building is not None and loaded_site.building(building) is None:
+        raise ConfigError(f"Building {building!r} is not in the site file {settings.site_file}.")
+    if unit is not None and loaded.unit(unit) is None:
+        raise ConfigError(f"Unit {unit!r} is not in the roster file {settings.roster_file}.")
+    records = asyncio.run(read_latest(settings, "attendance", DailyRecord))
+    rows = attendance_rows(
+        loaded, loaded_site, records.values(), day.date(), building=building, unit=unit
+    )
+    totals = unit_totals(rows)
+    if form == "csv":
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(
+            [
+                "employee",
+                "name",
+                "unit",
+                "group",
+                "building",
+                "scheduled",
+                "status",
+                "late_minutes",
+                "first_check_in",
+                "last_check_out",
+                "hours_present",
+            ]
+        )
+        for row in rows:
+            writer.writerow(row.cells())
+        return
+    console = Console()
+    table = Table(title=f"Attendance on {day.date().isoformat()}")
+    for column in (
+        "employee",
+        "name",
+        "unit",
+        "group",
+        "scheduled",
+        "status",
+        "late (min)",
+        "check-in",
+        "check-out",
+        "hours",
+    ):
+        table.add_column(column, justify="right" if column in {"late (min)", "hours"} else "left")
+    for row in rows:
+        cells = row.cells()
+        table.add_row(*cells[:4], *cells[5:])
+    console.print(table)
+    summary = Table(title="Per unit")
+    for column in ("unit", "planned WFO", "present", "late", "absent", "WFH"):
+        summary.add_column(column, justify="left" if column == "unit" else "right")
+    for total in totals:
+        summary.add_row(total.unit, *(str(n) for n in total.figures()))
+    console.print(summary)
+
+
+@report.command("presence")
+@click.option("--building", required=True, help="The building to muster.")
+def report_presence(building: str) -> None:
+    """The muster list: who is in BUILDING now, by the kiosk taps."""
+    from processors.attendance import Presence, read_latest
+
+    settings = _settings()
+    loaded_site = _site(settings)
+    loaded = _roster(settings, loaded_site)
+    if loaded_site.building(building) is None:
+        raise ConfigError(f"Building {building!r} is not in the site file {settings.site_file}.")
+    latest = asyncio.run(read_latest(settings, "presence", Presence))
+    inside = sorted(
+        (p for p in latest.values() if p.building == building), key=lambda p: p.employee
+    )
+    table = Table(title=f"In {building} now: {len(inside)}")
+    for column in ("employee", "name", "unit", "since"):
+        table.add_column(column)
+    for presence in inside:
+        employee = loaded.employee(presence.employee)
+        table.add_row(
+            presence.employee,
+            (employee.name or "") if employee is not None else "",
+            employee.unit if employee is not None else "",
+            presence.since.isoformat() if presence.since is not None else "",
+        )
+    Console(width=200).print(table)
 
 
 def _add_stack_commands() -> None:

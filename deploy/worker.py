@@ -6,6 +6,7 @@ This is the composition root: it alone sees processors and alerts together.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from typing import Any
 
@@ -13,18 +14,24 @@ import faust
 from aiokafka import AIOKafkaProducer
 
 from alerts.acks import AckBook
+from alerts.attendance import BuildingHeadcount, HealthScreening
 from alerts.capacity import CapacityAlerts
 from alerts.notifiers import Fanout, KafkaNotifier, MqttNotifier, Notifier, WebhookNotifier
 from alerts.quality import DataQualityAlerts
 from alerts.summary import BuildingSummaries
 from ingest.kafka import ensure_topics, make_producer
+from ingest.logs import kv
+from ingest.roster import load_roster
 from ingest.settings import Settings
 from ingest.site import Site
 from processors.acks import AckFollower
 from processors.app import build_app
+from processors.attendance import Attendance, PresenceBoard
 from processors.occupancy import Occupancy
 from processors.policy import PolicyFollower
 from processors.publisher import MqttPublisher
+
+log = logging.getLogger(__name__)
 
 
 class _LoopBoundProducer:
@@ -77,6 +84,24 @@ class Workers:
             self.app, settings, site, self.occupancy, self.notifiers, summaries=self.summaries
         )
         self.quality = DataQualityAlerts(self.app, settings, site, self.occupancy, self.notifiers)
+        self.attendance: Attendance | None = None
+        self.presence: PresenceBoard | None = None
+        if settings.roster_file is None:
+            log.info(kv("attendance_off", reason="OCC_ROSTER_FILE is not set"))
+        else:
+            roster = load_roster(settings.roster_file, site)
+            self.attendance = Attendance(self.app, settings, site, roster)
+            self.presence = PresenceBoard(settings, site, roster, self.publisher.publish)
+            self.health = HealthScreening(self.app, settings, site, self.attendance, self.notifiers)
+            self.headcount = BuildingHeadcount(
+                self.app,
+                settings,
+                site,
+                self.attendance,
+                board=self.presence,
+                notifiers=self.notifiers,
+            )
+            self.app.task(self._follow_presence)
         self.acks = AckFollower(settings)
         self.ack_book = AckBook(self.app, settings, [self.capacity, self.quality])
         self.acks.listeners.append(self.ack_book.on_ack)
@@ -105,6 +130,10 @@ class Workers:
 
     async def _follow_summaries(self) -> None:
         await self.summaries.follow()
+
+    async def _follow_presence(self) -> None:
+        assert self.presence is not None, "started only with a roster"
+        await self.presence.follow()
 
     def _rerate_soon(self, level: str) -> None:
         asyncio.get_running_loop().create_task(self._rerate())

@@ -35,6 +35,10 @@ TOPICS = (
     TopicSpec("deadletter", partitioned=False, config={"retention.ms": _WEEK_MS}),
     TopicSpec("room-state", config=_COMPACTED),
     TopicSpec("alerts"),
+    # Attendance: each employee's day records (keyed employee/date) for the reports, and
+    # whether each employee is in a building now (keyed employee) for every worker's tally.
+    TopicSpec("attendance", config=_COMPACTED),
+    TopicSpec("presence", config=_COMPACTED),
     # One partition: policy changes and room edits must be read in the order written.
     TopicSpec("config", partitioned=False, config=_COMPACTED),
 )

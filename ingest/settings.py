@@ -60,6 +60,12 @@ class Settings(BaseSettings):
     alert_forecast_horizon_s: Annotated[float, Field(ge=0)] = 900.0
     alert_forecast_min_span_s: Annotated[float, Field(ge=0)] = 120.0
 
+    attendance_repeat_window_s: Annotated[float, Field(ge=0)] = 60.0
+    attendance_max_clock_skew_s: Annotated[float, Field(gt=0)] = 900.0
+    attendance_lookback_days: Annotated[int, Field(ge=0, le=31)] = 7
+    health_temperature_c: Annotated[float, Field(ge=30, le=45)] = 37.5
+    headcount_over_plan_ratio: Annotated[float, Field(gt=0)] = 1.0
+
     webhook_url: SecretStr | None = None
     webhook_secret: SecretStr = SecretStr("")
 

@@ -1,0 +1,250 @@
+"""Attendance alerts in the workers: `health_screening` from kiosk taps, `building_headcount`
+from the presence counts.
+
+`health_screening` (warning): a tap with `temperature_c` at or above
+`OCC_HEALTH_TEMPERATURE_C`, or `mask: false`; at most one alert per (building, employee,
+local day), kept in the employee's entry of `health-alerts` (keyed like the checkin topic),
+resolved when that day ends. Security must find the person, so the message names the
+employee id (never the name); metrics never carry it.
+
+`building_headcount` (warning): the people in a building now exceed
+`OCC_HEADCOUNT_OVER_PLAN_RATIO` × the employees planned in its office today. Every worker
+knows every count (`PresenceBoard`), so only the worker holding the building id's partition
+of the checkin topic runs its machine (table `headcount-alerts`, keyed by building).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+import faust
+from pydantic import AwareDatetime, BaseModel, ConfigDict
+
+from alerts.machine import MachineState, event_alert_step, new_alert_id
+from alerts.notifiers import Fanout
+from ingest.logs import kv
+from ingest.models import Alert, CheckinRecord, utcnow
+from ingest.roster import Employee
+from ingest.settings import Settings
+from ingest.site import Site
+from processors.attendance import Attendance, PresenceBoard, PresenceCount
+from processors.attendance_rules import DailyRecord, day_end
+from processors.codec import pydantic_table
+
+log = logging.getLogger(__name__)
+
+
+class Screening(BaseModel):
+    """One (building, day) of an employee: its alert while open, until the day ends."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    machine: MachineState = MachineState()
+    ends: AwareDatetime
+
+
+class Screenings(BaseModel):
+    """An employee's screenings, by `building/date`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    slots: dict[str, Screening] = {}
+
+
+def screening_reasons(record: CheckinRecord, threshold: float) -> list[str]:
+    """Why a tap fails the health screening (empty: it passes or carried no screening)."""
+    reasons = []
+    if record.temperature_c is not None and record.temperature_c >= threshold:
+        reasons.append(f"temperature {record.temperature_c:.1f} °C ≥ {threshold:.1f} °C")
+    if record.mask is False:
+        reasons.append("no mask")
+    return reasons
+
+
+def over_plan(count: int, planned: int, ratio: float) -> bool:
+    """The in-office headcount exceeds the planned WFO share (anyone in counts when none is)."""
+    return count > ratio * planned
+
+
+class HealthScreening:
+    """Registers the health-screening machines on the app and on the attendance agent."""
+
+    def __init__(
+        self,
+        app: faust.App,
+        settings: Settings,
+        site: Site,
+        attendance: Attendance,
+        notifiers: Fanout,
+    ) -> None:
+        self._site = site
+        self._threshold = settings.health_temperature_c
+        self._notifiers = notifiers
+        self._ownership = attendance.ownership
+        self.employees = pydantic_table(app, "health-alerts", Screenings, settings.kafka_partitions)
+        attendance.tap_handlers.append(self._on_tap)
+        app.timer(interval=settings.alert_tick_s)(self._resolve_ended)
+
+    async def _on_tap(self, record: CheckinRecord, employee: Employee, day: DailyRecord) -> None:
+        reasons = screening_reasons(record, self._threshold)
+        if not reasons:
+            return
+        key = employee.id.encode()
+        screenings = self.employees.get(key) or Screenings()
+        slot = f"{record.building}/{day.date.isoformat()}"
+        if slot in screenings.slots:
+            return
+        building = self._site.building(record.building)
+        zone = building.zone if building is not None else None
+        ends = day_end(day.date, zone) if zone is not None else record.received_at
+        name = building.name if building is not None else record.building
+        after, alerts = event_alert_step(
+            MachineState(),
+            kind="health_screening",
+            building=record.building,
+            room=None,
+            active=True,
+            severity="warning",
+            value=record.temperature_c,
+            limit=self._threshold if record.temperature_c is not None else None,
+            now=day.taps[-1].at if day.taps else record.received_at,
+            message=(
+                f"{name}: employee {employee.id} failed the health screening at kiosk "
+                f"{record.kiosk} ({', '.join(reasons)})"
+            ),
+            alert_id_factory=new_alert_id,
+        )
+        slots = {**screenings.slots, slot: Screening(machine=after, ends=ends)}
+        self._ownership.store(self.employees, key, Screenings(slots=slots))
+        await self._send(alerts)
+
+    async def _resolve_ended(self) -> None:
+        """Resolve the screenings of days that ended; forget them a day later."""
+        mine = self._ownership.owned()
+        now = utcnow()
+        for key, screenings in list(self.employees.items()):
+            if self._ownership.partition_of(key) not in mine:
+                continue
+            slots: dict[str, Screening] = {}
+            sent: list[Alert] = []
+            for slot, screening in screenings.slots.items():
+                if screening.ends > now:
+                    slots[slot] = screening
+                    continue
+                if screening.machine.alert is not None:
+                    after, alerts = _resolve(screening.machine, now)
+                    sent.extend(alerts)
+                    slots[slot] = screening.model_copy(update={"machine": after})
+                elif (now - screening.ends).days < 1:
+                    slots[slot] = screening
+            if slots != screenings.slots:
+                self._ownership.store(self.employees, key, Screenings(slots=slots))
+            await self._send(sent)
+
+    async def _send(self, alerts: list[Alert]) -> None:
+        for alert in alerts:
+            log.info(
+                kv(
+                    "alert",
+                    alert_id=alert.alert_id,
+                    kind=alert.kind,
+                    building=alert.building,
+                    state=alert.state,
+                )
+            )
+            await self._notifiers.send(alert)
+
+
+def _resolve(machine: MachineState, now: datetime) -> tuple[MachineState, list[Alert]]:
+    alert = machine.alert
+    assert alert is not None
+    return event_alert_step(
+        machine,
+        kind="health_screening",
+        building=alert.building,
+        room=None,
+        active=False,
+        severity="warning",
+        value=alert.value,
+        limit=alert.limit,
+        now=now,
+        message=f"{alert.message}; the day is over",
+        alert_id_factory=new_alert_id,
+    )
+
+
+class BuildingHeadcount:
+    """One `building_headcount` machine per building, run by the worker holding its key."""
+
+    def __init__(
+        self,
+        app: faust.App,
+        settings: Settings,
+        site: Site,
+        attendance: Attendance,
+        *,
+        board: PresenceBoard,
+        notifiers: Fanout,
+    ) -> None:
+        self._site = site
+        self._ratio = settings.headcount_over_plan_ratio
+        self._board = board
+        self._notifiers = notifiers
+        self._ownership = attendance.ownership
+        self.buildings = pydantic_table(
+            app, "headcount-alerts", MachineState, settings.kafka_partitions
+        )
+        board.listeners.append(self.check)
+        app.timer(interval=settings.alert_tick_s)(self._tick)
+
+    async def _tick(self) -> None:
+        # A building whose partition just came here is checked even if its count is unchanged.
+        if not self._board.caught_up.is_set():
+            return
+        now = utcnow()
+        for building in self._site.buildings:
+            await self.check(self._board.count(building.id, now))
+
+    async def check(self, counted: PresenceCount) -> None:
+        key = counted.building.encode()
+        if self._ownership.partition_of(key) not in self._ownership.owned():
+            return
+        before = self.buildings.get(key) or MachineState()
+        limit = self._ratio * counted.planned_wfo
+        active = over_plan(counted.count, counted.planned_wfo, self._ratio)
+        building = self._site.building(counted.building)
+        name = building.name if building is not None else counted.building
+        message = (
+            f"{name}: {counted.count} people in, over the {counted.planned_wfo} planned in the "
+            f"office today (limit {limit:g})"
+            if active
+            else f"{name}: {counted.count} people in, within the plan ({counted.planned_wfo})"
+        )
+        after, alerts = event_alert_step(
+            before,
+            kind="building_headcount",
+            building=counted.building,
+            room=None,
+            active=active,
+            severity="warning",
+            value=float(counted.count),
+            limit=limit,
+            now=counted.ts,
+            message=message,
+            alert_id_factory=new_alert_id,
+        )
+        if after != before:
+            self._ownership.store(self.buildings, key, after)
+        for alert in alerts:
+            log.info(
+                kv(
+                    "alert",
+                    alert_id=alert.alert_id,
+                    kind=alert.kind,
+                    building=alert.building,
+                    state=alert.state,
+                    value=counted.count,
+                )
+            )
+            await self._notifiers.send(alert)

@@ -1,0 +1,421 @@
+"""Attendance in the workers: kiosk taps into each employee's days, days closed at their end,
+and who is in each building now.
+
+The table `attendance-days` is keyed by employee id, the key of `occupancy.checkin`, so an
+employee's days live on the partition of their taps; its value holds the employee's recent
+days (`EmployeeDays`). Every changed day also goes to the compacted `occupancy.attendance`
+(keyed `employee/date`, read by `occupancy report attendance`), and every change of where an
+employee is to the compacted `occupancy.presence` (keyed by employee). Every worker follows
+that whole topic (`PresenceBoard`, no consumer group) and so counts every building, whoever
+holds the employees; the count goes retained to `occupancy/{building}/presence`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import date, datetime, timedelta
+from typing import TypeVar
+
+import faust
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
+
+from ingest.logs import kv
+from ingest.models import CheckinRecord, DeadLetter, Identifier, utcnow
+from ingest.roster import Employee, Roster
+from ingest.settings import Settings
+from ingest.site import Site
+from ingest.topics import KioskTopic, PresenceTopic
+from processors.attendance_rules import (
+    DailyRecord,
+    Finding,
+    TapRules,
+    apply_tap,
+    close_day,
+    day_end,
+    tap_date,
+)
+from processors.codec import codec_for, pydantic_table
+from processors.ownership import Ownership
+
+log = logging.getLogger(__name__)
+
+TapHandler = Callable[[CheckinRecord, Employee, DailyRecord], Awaitable[None]]
+"""Called with each tap of a known employee and the day after it (redeliveries included)."""
+
+CountHandler = Callable[["PresenceCount"], Awaitable[None]]
+"""Called with a building's presence count whenever it (or the day's plan) changes."""
+
+_KIOSK_FIELDS = {"event_id", "ts", "employee_id", "action", "method", "temperature_c", "mask"}
+
+
+class _Value(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class EmployeeDays(_Value):
+    """One employee's recent days; every day up to `closed_through` (home time) is closed."""
+
+    days: dict[date, DailyRecord] = {}
+    closed_through: date | None = None
+
+
+class Presence(_Value):
+    """Where an employee is now (`building` None: in no building), in `occupancy.presence`."""
+
+    employee: Identifier
+    building: Identifier | None = None
+    since: AwareDatetime | None = None
+
+
+class PresenceCount(_Value):
+    """The retained `occupancy/{building}/presence` payload: a count, never names."""
+
+    building: Identifier
+    count: int
+    planned_wfo: int
+    ts: AwareDatetime
+
+
+def tap_rules(settings: Settings) -> TapRules:
+    return TapRules(
+        repeat_window=timedelta(seconds=settings.attendance_repeat_window_s),
+        max_clock_skew=timedelta(seconds=settings.attendance_max_clock_skew_s),
+    )
+
+
+def presence_of(employee: str, days: EmployeeDays) -> Presence:
+    """Where the employee is by their days: in the building of the latest day still open."""
+    for day in sorted(days.days, reverse=True):
+        record = days.days[day]
+        if record.open and record.in_building is not None:
+            since = max((t.at for t in record.taps if t.action == "check_in"), default=None)
+            return Presence(employee=employee, building=record.in_building, since=since)
+    return Presence(employee=employee)
+
+
+def close_due(  # noqa: PLR0917 - a pure function of everything a close depends on
+    days: EmployeeDays,
+    employee: Employee,
+    now: datetime,
+    roster: Roster,
+    site: Site,
+    rules: TapRules,
+    lookback: int,
+) -> tuple[EmployeeDays, list[DailyRecord], list[Finding]]:
+    """Close every day of `employee` that has ended by `now`: those with a record still open,
+    and each date of the last `lookback` days not closed yet (absentees get their record).
+
+    Returns the days after, the records that changed, and the close findings. Closed days
+    older than the lookback (and two days more) are dropped from the value; they stay in
+    `occupancy.attendance`.
+    """
+    home = site.building(employee.building)
+    assert home is not None, "a roster is loaded against the site"
+    today = now.astimezone(home.zone).date()
+    start = today - timedelta(days=lookback)
+    if days.closed_through is not None:
+        start = max(start, days.closed_through + timedelta(days=1))
+    span = [start + timedelta(days=n) for n in range((today - start).days + 1)]
+    candidates = sorted({*span, *(d for d, r in days.days.items() if not r.closed)})
+    updated = dict(days.days)
+    changed: list[DailyRecord] = []
+    findings: list[Finding] = []
+    closed_through = days.closed_through
+    for day in candidates:
+        record = updated.get(day)
+        where = site.building(record.building) if record is not None else None
+        if day_end(day, (where or home).zone) > now:
+            continue
+        if record is None or not record.closed:
+            closed, noted = close_day(
+                record, employee=employee, day=day, roster=roster, site=site, rules=rules
+            )
+            findings.extend(noted)
+            if closed is not None:
+                updated[day] = closed
+                changed.append(closed)
+        if day in span and (closed_through is None or day > closed_through):
+            closed_through = day
+    oldest = today - timedelta(days=lookback + 2)
+    kept = {d: r for d, r in updated.items() if d >= oldest or not r.closed}
+    after = EmployeeDays(days=kept, closed_through=closed_through)
+    return after, changed, findings
+
+
+class Attendance:
+    """Registers the checkin agent, the day-end timer and the attendance tables on the app."""
+
+    def __init__(self, app: faust.App, settings: Settings, site: Site, roster: Roster) -> None:
+        self._settings = settings
+        self._site = site
+        self._roster = roster
+        self._rules = tap_rules(settings)
+        self.unknown_employees = 0
+        self.tap_handlers: list[TapHandler] = []
+        self.checkin_topic = app.topic(
+            settings.kafka_topic("checkin"),
+            key_serializer="raw",
+            value_serializer=codec_for(CheckinRecord),
+        )
+        self.days_topic = app.topic(
+            settings.kafka_topic("attendance"),
+            key_serializer="raw",
+            value_serializer=codec_for(DailyRecord),
+        )
+        self.presence_topic = app.topic(
+            settings.kafka_topic("presence"),
+            key_serializer="raw",
+            value_serializer=codec_for(Presence),
+        )
+        self.deadletter_topic = app.topic(
+            settings.kafka_topic("deadletter"),
+            key_serializer="raw",
+            value_serializer=codec_for(DeadLetter),
+        )
+        self.employees = pydantic_table(
+            app, "attendance-days", EmployeeDays, settings.kafka_partitions
+        )
+        self.ownership = Ownership(
+            app, self.checkin_topic.get_topic_name(), settings.kafka_partitions
+        )
+        # concurrency=1 and one event at a time, as the occupancy agent (issue 606).
+        app.agent(self.checkin_topic, name="attendance", concurrency=1)(self._take)
+        app.timer(interval=settings.alert_tick_s)(self.close_days)
+
+    async def _take(self, stream: faust.StreamT[CheckinRecord]) -> None:
+        async for record in stream:
+            await self.apply(record)
+
+    async def apply(self, record: CheckinRecord) -> None:
+        """One tap: the day after it, stored and sent on; unknown employees dead-lettered."""
+        employee = self._roster.employee(record.employee_id)
+        if employee is None:
+            await self._unknown(record)
+            return
+        key = employee.id.encode()
+        before = self.employees.get(key) or EmployeeDays()
+        day = tap_date(record, employee, self._site, self._rules)
+        current = before.days.get(day)
+        after, findings = apply_tap(
+            current,
+            record,
+            employee=employee,
+            roster=self._roster,
+            site=self._site,
+            rules=self._rules,
+        )
+        for finding in findings:
+            _log_finding(finding)
+        if after != current:
+            days = before.model_copy(update={"days": {**before.days, day: after}})
+            await self._save(key, before, days, [after])
+        for handle in self.tap_handlers:
+            await handle(record, employee, after)
+
+    async def close_days(self) -> None:
+        """Close the days that ended, for the employees whose partition this worker holds."""
+        mine = self.ownership.owned()
+        if not mine:
+            return
+        now = utcnow()
+        for employee in self._roster.employees:
+            key = employee.id.encode()
+            if self.ownership.partition_of(key) not in mine:
+                continue
+            before = self.employees.get(key) or EmployeeDays()
+            after, changed, findings = close_due(
+                before,
+                employee,
+                now,
+                self._roster,
+                self._site,
+                self._rules,
+                self._settings.attendance_lookback_days,
+            )
+            for finding in findings:
+                _log_finding(finding)
+            if after != before:
+                await self._save(key, before, after, changed)
+
+    async def _save(
+        self, key: bytes, before: EmployeeDays, after: EmployeeDays, changed: list[DailyRecord]
+    ) -> None:
+        self.ownership.store(self.employees, key, after)
+        for record in changed:
+            await self.days_topic.send(key=record.key.encode(), value=record)
+        employee = key.decode()
+        was, now = presence_of(employee, before), presence_of(employee, after)
+        if was != now:
+            await self.presence_topic.send(key=key, value=now)
+
+    async def _unknown(self, record: CheckinRecord) -> None:
+        self.unknown_employees += 1
+        log.warning(
+            kv(
+                "attendance_unknown_employee",
+                employee=record.employee_id,
+                building=record.building,
+                kiosk=record.kiosk,
+                event_id=record.event_id,
+                total=self.unknown_employees,
+            )
+        )
+        topic = KioskTopic(record.building, record.kiosk).format(self._settings.mqtt_prefix)
+        payload = record.model_dump_json(include=_KIOSK_FIELDS, exclude_none=True).encode()
+        letter = DeadLetter.of(
+            topic,
+            payload,
+            "unknown_employee",
+            f"employee {record.employee_id!r} is not in the roster (payload rebuilt by a worker)",
+            utcnow(),
+        )
+        await self.deadletter_topic.send(key=topic.encode(), value=letter)
+
+
+class PresenceBoard:
+    """Who is in which building, from the whole presence topic; counts published retained."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        site: Site,
+        roster: Roster,
+        publish: Callable[[str, bytes, int, bool], object],
+        interval: float = 1.0,
+    ) -> None:
+        self._settings = settings
+        self._site = site
+        self._roster = roster
+        self._publish = publish
+        self._interval = interval
+        self._where: dict[str, Presence] = {}
+        self._sent: dict[str, tuple[int, int]] = {}
+        self.listeners: list[CountHandler] = []
+        self.caught_up = asyncio.Event()
+
+    def take(self, presence: Presence) -> None:
+        self._where[presence.employee] = presence
+
+    def inside(self, building: str) -> list[Presence]:
+        """The people in `building` now, by employee id."""
+        return sorted(
+            (p for p in self._where.values() if p.building == building), key=lambda p: p.employee
+        )
+
+    def count(self, building: str, now: datetime) -> PresenceCount:
+        known = self._site.building(building)
+        planned = 0
+        if known is not None:
+            planned = self._roster.planned_wfo(building, now.astimezone(known.zone).date())
+        return PresenceCount(
+            building=building, count=len(self.inside(building)), planned_wfo=planned, ts=now
+        )
+
+    async def flush(self) -> None:
+        """Publish (and hand on) each building whose count or planned share changed."""
+        now = utcnow()
+        for building in self._site.buildings:
+            counted = self.count(building.id, now)
+            figures = (counted.count, counted.planned_wfo)
+            if self._sent.get(building.id) == figures:
+                continue
+            self._sent[building.id] = figures
+            topic = PresenceTopic(building.id).format(self._settings.mqtt_prefix)
+            self._publish(topic, counted.model_dump_json().encode(), 1, True)
+            for listener in self.listeners:
+                await listener(counted)
+
+    async def follow(self) -> None:
+        """Read the presence topic from its start, forever; publish once caught up."""
+        consumer = AIOKafkaConsumer(
+            self._settings.kafka_topic("presence"),
+            bootstrap_servers=self._settings.kafka_bootstrap,
+            group_id=None,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+        )
+        await consumer.start()
+        try:
+            backlog = await _backlog(consumer)
+            last = asyncio.get_running_loop().time()
+            while True:
+                batch = await consumer.getmany(timeout_ms=int(self._interval * 1000))
+                for tp, records in batch.items():
+                    for record in records:
+                        self._take(record.value)
+                    if records and records[-1].offset + 1 >= backlog.get(tp, 0):
+                        backlog.pop(tp, None)
+                if not backlog and not self.caught_up.is_set():
+                    log.info(kv("presence_caught_up", employees=len(self._where)))
+                    self.caught_up.set()
+                now = asyncio.get_running_loop().time()
+                if self.caught_up.is_set() and (batch or now - last >= self._interval):
+                    last = now
+                    await self.flush()
+        finally:
+            await consumer.stop()
+
+    def _take(self, value: bytes | None) -> None:
+        if value is None:
+            return
+        try:
+            self.take(Presence.model_validate_json(value))
+        except ValidationError:
+            log.warning(kv("presence_unreadable", bytes=len(value)))
+
+
+async def _backlog(consumer: AIOKafkaConsumer) -> dict[TopicPartition, int]:
+    """The offset after the last record each assigned partition held at start, where one was."""
+    partitions = sorted(consumer.assignment())
+    starts = await consumer.beginning_offsets(partitions)
+    ends = await consumer.end_offsets(partitions)
+    return {tp: end for tp, end in ends.items() if end > starts[tp]}
+
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+async def read_latest(settings: Settings, name: str, model: type[Model]) -> dict[str, Model]:
+    """The latest value per key of a compacted topic (`attendance`, `presence`), read whole."""
+    consumer = AIOKafkaConsumer(
+        settings.kafka_topic(name),
+        bootstrap_servers=settings.kafka_bootstrap,
+        group_id=None,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+    )
+    await consumer.start()
+    latest: dict[str, Model] = {}
+    try:
+        backlog = await _backlog(consumer)
+        while backlog:
+            batch = await consumer.getmany(timeout_ms=1000, max_records=10_000)
+            for tp, records in batch.items():
+                for record in records:
+                    key = record.key.decode() if record.key is not None else ""
+                    if record.value is None:
+                        latest.pop(key, None)
+                    else:
+                        latest[key] = model.model_validate_json(record.value)
+                if records and records[-1].offset + 1 >= backlog.get(tp, 0):
+                    backlog.pop(tp, None)
+        return latest
+    finally:
+        await consumer.stop()
+
+
+def _log_finding(finding: Finding) -> None:
+    level = logging.DEBUG if finding.kind == "duplicate" else logging.INFO
+    log.log(
+        level,
+        kv(
+            "attendance_finding",
+            kind=finding.kind,
+            employee=finding.employee,
+            date=finding.date.isoformat(),
+            detail=finding.detail,
+        ),
+    )

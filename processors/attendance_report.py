@@ -1,0 +1,112 @@
+"""The attendance report: one row per employee for a local date, and totals per unit.
+
+Pure functions over the roster and the day records read from `occupancy.attendance`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from ingest.roster import Employee, Roster, Scheduled
+from ingest.site import Site
+from processors.attendance_rules import DailyRecord
+
+NO_RECORD = "no_record"
+"""The status of an employee with no record yet: the day is not over and they did not tap."""
+
+
+@dataclass(frozen=True)
+class ReportRow:
+    employee: Employee
+    scheduled: Scheduled
+    status: str
+    record: DailyRecord | None
+    site: Site
+
+    def cells(self) -> list[str]:
+        """employee, name, unit, group, building, scheduled, status, late minutes, first
+        check-in, last check-out (local HH:MM), hours present."""
+        record = self.record
+        return [
+            self.employee.id,
+            self.employee.name or "",
+            self.employee.unit,
+            self.employee.group,
+            self.employee.building,
+            self.scheduled,
+            self.status,
+            str(record.late_minutes) if record is not None else "0",
+            self._local(record.first_check_in if record is not None else None),
+            self._local(record.last_check_out if record is not None else None),
+            f"{record.time_present / timedelta(hours=1):.2f}" if record is not None else "0.00",
+        ]
+
+    def _local(self, at: datetime | None) -> str:
+        if at is None or self.record is None:
+            return ""
+        building = self.site.building(self.record.building) or self.site.building(
+            self.employee.building
+        )
+        return at.astimezone(building.zone).strftime("%H:%M") if building is not None else ""
+
+
+@dataclass(frozen=True)
+class UnitTotals:
+    """`late` counts everyone who came after the start window and grace, whatever their
+    status; `present` everyone who tapped at all."""
+
+    unit: str
+    planned_wfo: int = 0
+    present: int = 0
+    late: int = 0
+    absent: int = 0
+    wfh: int = 0
+
+    def figures(self) -> tuple[int, int, int, int, int]:
+        return (self.planned_wfo, self.present, self.late, self.absent, self.wfh)
+
+
+def attendance_rows(
+    roster: Roster,
+    site: Site,
+    records: Iterable[DailyRecord],
+    day: date,
+    *,
+    building: str | None = None,
+    unit: str | None = None,
+) -> list[ReportRow]:
+    """A row for every employee of the roster (optionally of one building or unit) on `day`."""
+    by_employee = {r.employee: r for r in records if r.date == day}
+    rows = []
+    for employee in roster.employees:
+        if building is not None and employee.building != building:
+            continue
+        if unit is not None and employee.unit != unit:
+            continue
+        record = by_employee.get(employee.id)
+        scheduled = record.scheduled if record is not None else roster.scheduled(employee, day)
+        if record is not None:
+            status: str = record.status
+        else:
+            status = "off" if scheduled == "off" else NO_RECORD
+        rows.append(ReportRow(employee, scheduled, status, record, site))
+    return sorted(rows, key=lambda r: (r.employee.unit, r.employee.id))
+
+
+def unit_totals(rows: Iterable[ReportRow]) -> list[UnitTotals]:
+    """Planned WFO, present, late, absent and WFH per unit, in unit order."""
+    totals: dict[str, UnitTotals] = {}
+    for row in rows:
+        before = totals.get(row.employee.unit) or UnitTotals(unit=row.employee.unit)
+        record = row.record
+        totals[row.employee.unit] = UnitTotals(
+            unit=before.unit,
+            planned_wfo=before.planned_wfo + (row.scheduled == "wfo"),
+            present=before.present + (record is not None and record.present),
+            late=before.late + (record is not None and record.late_minutes > 0),
+            absent=before.absent + (row.status == "absent"),
+            wfh=before.wfh + (row.status == "wfh"),
+        )
+    return [totals[u] for u in sorted(totals)]
