@@ -1,0 +1,104 @@
+"""The pure parts of attendance in the workers: closing due days, presence, screening, plan."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+
+from alerts.attendance import over_plan, screening_reasons
+from ingest.models import CheckinRecord
+from ingest.roster import Roster, load_roster
+from ingest.site import Site
+from processors.attendance import EmployeeDays, close_due, presence_of
+from processors.attendance_rules import TapRules, apply_tap
+
+ROSTER = Path(__file__).resolve().parents[2] / "deploy" / "sample" / "roster.yaml"
+GROUP_A = "196903151996012001"  # group A (office Mon, Wed, Fri), hq-jakarta
+
+
+@pytest.fixture(scope="module")
+def roster(sample_site: Site) -> Roster:
+    return load_roster(ROSTER, sample_site)
+
+
+def tap(action: str, at: datetime, event: str, **extra: object) -> CheckinRecord:
+    return CheckinRecord.model_validate(
+        {
+            "building": "hq-jakarta",
+            "kiosk": "kiosk-main",
+            "event_id": event,
+            "ts": at,
+            "employee_id": GROUP_A,
+            "action": action,
+            "received_at": at,
+            **extra,
+        }
+    )
+
+
+def test_close_due_marks_absentees_and_closes_open_days(roster: Roster, sample_site: Site) -> None:
+    employee = roster.employee(GROUP_A)
+    assert employee is not None
+    monday = date(2026, 11, 23)
+    check_in = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)  # 08:00 WIB
+    record, _ = apply_tap(
+        None,
+        tap("check_in", check_in, "e1"),
+        employee=employee,
+        roster=roster,
+        site=sample_site,
+        rules=TapRules(),
+    )
+    days = EmployeeDays(days={monday: record})
+    assert presence_of(GROUP_A, days).building == "hq-jakarta"
+    # Wednesday 10:00 WIB: Monday and Tuesday are over, Wednesday is not.
+    now = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
+    after, changed, findings = close_due(
+        days, employee, now, roster, sample_site, TapRules(), lookback=2
+    )
+    statuses = {r.date: r.status for r in changed}
+    assert statuses == {monday: "auto_closed", date(2026, 11, 24): "wfh"}
+    assert [f.kind for f in findings] == ["auto_closed"]
+    assert after.closed_through == date(2026, 11, 24)
+    assert presence_of(GROUP_A, after).building is None
+    # Nothing more is due until Wednesday ends; then Wednesday is an absence.
+    assert close_due(after, employee, now, roster, sample_site, TapRules(), 2)[1] == []
+    later = datetime(2026, 11, 25, 17, 1, tzinfo=UTC)
+    _, changed, _ = close_due(after, employee, later, roster, sample_site, TapRules(), 2)
+    assert [(r.date, r.status) for r in changed] == [(date(2026, 11, 25), "absent")]
+
+
+@pytest.mark.parametrize(
+    ("extra", "reasons"),
+    [
+        ({}, []),
+        ({"temperature_c": 37.4, "mask": True}, []),
+        ({"temperature_c": 37.5}, ["temperature 37.5 °C ≥ 37.5 °C"]),
+        ({"mask": False}, ["no mask"]),
+        ({"temperature_c": 38.0, "mask": False}, ["temperature 38.0 °C ≥ 37.5 °C", "no mask"]),
+    ],
+)
+def test_screening_reasons(extra: dict[str, object], reasons: list[str]) -> None:
+    at = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
+    assert screening_reasons(tap("check_in", at, "e1", **extra), 37.5) == reasons
+
+
+@pytest.mark.parametrize(
+    ("count", "planned", "ratio", "over"),
+    [
+        (0, 0, 1.0, False),
+        (1, 0, 1.0, True),
+        (10, 10, 1.0, False),
+        (11, 10, 1.0, True),
+        (6, 10, 0.5, True),
+        (5, 10, 0.5, False),
+    ],
+)
+def test_over_plan(count: int, planned: int, ratio: float, over: bool) -> None:
+    assert over_plan(count, planned, ratio) is over
+
+
+def test_presence_of_nothing_open_is_nowhere() -> None:
+    assert presence_of("x", EmployeeDays()).building is None
