@@ -42,6 +42,9 @@ _SAMPLES = 256
 """Recent (time, count) samples kept per room for the trend; process memory, rebuilt in
 minutes after a restart."""
 
+_SAMPLE_EVERY = timedelta(seconds=5)
+"""Finest spacing of trend samples: 120 of them span the 10-minute window."""
+
 
 class CapacityMachines(BaseModel):
     """A room's capacity machine and its forecast machine, one table value."""
@@ -132,20 +135,38 @@ class CapacityAlerts:
             alert_id_factory=new_alert_id,
             room_name=name,
         )
+        forecast_machine, forecasts = self._step_forecast(key, before.forecast, state, name)
+        after = CapacityMachines(capacity=capacity, forecast=forecast_machine)
+        if alerts:
+            rollup = self.summaries.rollup(state.building)
+            alerts = [a.model_copy(update={"message": f"{a.message} ({rollup})"}) for a in alerts]
+        return after, alerts + forecasts
+
+    def _step_forecast(
+        self, key: bytes, before: MachineState, state: RoomState, name: str
+    ) -> tuple[MachineState, list[Alert]]:
+        """The trend is sampled at most every `_SAMPLE_EVERY` per room (the latest count of a
+        burst stands for it) and judged again only when a sample was added, so a burst of
+        door events costs one fit, not one per event."""
+        if self._horizon <= timedelta(0):
+            return before, []
         samples = self._samples.setdefault(key, deque(maxlen=_SAMPLES))
+        if samples and timedelta(0) <= state.ts - samples[-1][0] < _SAMPLE_EVERY:
+            samples[-1] = (samples[-1][0], state.count)  # the bucket's latest count
+            return before, []
         samples.append((state.ts, state.count))
         active, forecast = forecast_active(
             samples,
             limit=state.limit,
             horizon=self._horizon,
             min_span=self._min_span,
-            was_active=before.forecast.alert is not None,
+            was_active=before.alert is not None,
         )
         minutes = None
         if forecast.crossing_at is not None:
             minutes = max(0.0, (forecast.crossing_at - state.ts).total_seconds() / 60)
-        forecast_machine, forecasts = event_alert_step(
-            before.forecast,
+        return event_alert_step(
+            before,
             kind="capacity_forecast",
             building=state.building,
             room=state.room,
@@ -157,10 +178,6 @@ class CapacityAlerts:
             message=self._forecast_message(name, state, forecast, active),
             alert_id_factory=new_alert_id,
         )
-        after = CapacityMachines(capacity=capacity, forecast=forecast_machine)
-        rollup = self.summaries.rollup(state.building)
-        rolled = [a.model_copy(update={"message": f"{a.message} ({rollup})"}) for a in alerts]
-        return after, rolled + forecasts
 
     def _forecast_message(
         self, name: str, state: RoomState, forecast: Forecast, active: bool

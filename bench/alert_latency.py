@@ -321,6 +321,28 @@ class RoomCycle:
                 return at - after
         return None
 
+    def _wait_both(
+        self,
+        first: Callable[[Alert | RoomState], bool],
+        second: Callable[[Alert | RoomState], bool],
+        after: float,
+        deadline: float,
+    ) -> tuple[float | None, float | None]:
+        """Seconds from `after` to the first arrival matching each of two tests, whichever
+        comes first, until both came or `deadline`; what matches neither is dropped."""
+        found: list[float | None] = [None, None]
+        while None in found and (left := deadline - time.perf_counter()) > 0:
+            try:
+                at, message = self._arrivals.get(timeout=left)
+            except queue.Empty:
+                break
+            if at <= after:
+                continue
+            for i, test in enumerate((first, second)):
+                if found[i] is None and test(message):
+                    found[i] = at - after
+        return found[0], found[1]
+
     def cycle(self, *, warm_up: bool) -> Crossing:
         limit, over = self.limit, self.limit + 1
         first = warm_up and not self.results
@@ -353,11 +375,9 @@ class RoomCycle:
             )
 
         t0 = self._publish(1, 0)
-        deadline = t0 + LATE_ANSWER_S
-        # The worker publishes the room's state before the alert, on one connection, so
-        # they arrive in that order: no state, no alert.
-        state_s = self._wait(is_state, t0, deadline)
-        latency = None if state_s is None else self._wait(is_answer, t0, deadline)
+        # The worker sends the alert as soon as it counts the event and the room's state
+        # up to OCC_WORKER_STATE_FLUSH_S later, so either may arrive first.
+        state_s, latency = self._wait_both(is_state, is_answer, t0, t0 + LATE_ANSWER_S)
 
         t_exit = self._publish(0, self._count)
         resolve_s = self._wait(
@@ -660,13 +680,7 @@ def _table(result: Result) -> Table:
         n,
         ANSWER_TIMEOUT_S,
     )
-    _row(table, "  of which → room state on MQTT", [c.state_s for c in result.crossings], n)
-    alert_after_state = [
-        c.latency_s - c.state_s
-        for c in result.crossings
-        if c.latency_s is not None and c.state_s is not None
-    ]
-    _row(table, "  of which room state → alert", list[float | None](alert_after_state), n)
+    _row(table, "crossing event → room state on MQTT", [c.state_s for c in result.crossings], n)
     _row(table, "event to the limit → warning alert", [c.warning_s for c in result.crossings], n)
     _row(table, "exit to 0 → resolved alert", [c.resolve_s for c in result.crossings], n)
     warm = ", ".join(
@@ -678,8 +692,8 @@ def _table(result: Result) -> Table:
         f"timeouts: critical later than {ANSWER_TIMEOUT_S:.0f} s (latencies up to "
         f"{LATE_ANSWER_S:.0f} s are still counted in the percentiles) or none; other rows: "
         f"none within {LATE_ANSWER_S:.0f} s; "
-        f"room state: the worker's MQTT state for the new count, i.e. MQTT → bridge → Kafka → "
-        f"occupancy agent; the rest is room-state topic → capacity agent → MQTT. "
+        f"room state: the worker's retained MQTT state for the new count (sent up to "
+        f"OCC_WORKER_STATE_FLUSH_S after the alert, which leaves as the event is counted). "
         f"Background: {result.background_acked} events acknowledged during the crossings. "
         f"Not counted: one warm-up crossing per room ({warm}). Exit codes: {codes}."
     )
