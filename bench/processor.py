@@ -16,7 +16,11 @@ Method, per run:
    `getmany`, decodes each value with `DoorRecord.model_validate_json` and keeps a dict of
    counts per room (`count = max(0, count + entered - exited)`): the floor any processor on
    this Python and this broker pays. Timed from the first batch to the n-th record.
-3. Processor: the real worker (`python -m deploy.cli worker`) starts only now, so it drains
+3. Floor: `bench/faust_floor.py`, a bare Faust agent (own group, in-memory store) that does
+   only the baseline's work (decode with the worker's codec, a dict of counts), from the
+   first to the n-th event: what any Faust agent costs on this Python and this broker
+   before it keeps a table or sends anything. Its ratio bounds what the worker can reach.
+4. Processor: the real worker (`python -m deploy.cli worker`) starts only now, so it drains
    a backlog. It sends a RoomState to `<prefix>.room-state` only when a room's state
    changes, so outputs cannot be counted 1:1 against inputs. Completion is instead read
    from Kafka's committed offsets of the worker's group on the door partitions, polled
@@ -27,7 +31,7 @@ Method, per run:
    start-up (group join, table recovery) is outside that window; "wall s" shows it. If the
    last few events changed no room, the window is slightly short (optimistic by at most
    those events).
-4. Check: the last room-state per room (read back from Kafka) must equal the baseline's
+5. Check: the last room-state per room (read back from Kafka) must equal the baseline's
    dict; then the worker gets SIGTERM (killed after 30 s) and its exit code is reported.
 
 Cleanup: the run's topics (`bench-<tag>.*`, the app's changelogs) are deleted and its
@@ -116,6 +120,11 @@ class Run:
     tag: str
     baseline: Baseline
     processor: ProcessorRun
+    floor_per_s: float  # a bare Faust agent doing the baseline's work
+
+    @property
+    def floor_ratio(self) -> float:
+        return self.floor_per_s / self.baseline.per_s
 
     @property
     def ratio(self) -> float:
@@ -481,6 +490,32 @@ def measure_processor(
 # --- runs ------------------------------------------------------------------------------------
 
 
+def measure_floor(settings: Settings, n: int, log_file: Path) -> float:
+    """Events/s of bench/faust_floor.py: a Faust agent that only decodes and counts."""
+    env = {
+        **os.environ,
+        "FLOOR_APP": f"{settings.kafka_topic_prefix}-floor",
+        "FLOOR_BOOTSTRAP": settings.kafka_bootstrap,
+        "FLOOR_TOPIC": settings.kafka_topic("door"),
+        "FLOOR_N": str(n),
+    }
+    with log_file.open("ab") as out:
+        done = subprocess.run(
+            [sys.executable, str(REPO_ROOT / "bench" / "faust_floor.py"), "worker", "-l", "warn"],
+            cwd=REPO_ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=out,
+            timeout=120 + n / 500,
+            check=False,
+        )
+    for line in done.stdout.decode(errors="replace").splitlines():
+        if line.startswith("FLOOR "):
+            return float(line.split()[1])
+    raise BenchError(f"the bare Faust agent printed no result (exit {done.returncode}); {log_file}")
+
+
 def _settings(stack_env: dict[str, str], tag: str, data_dir: Path) -> Settings:
     return load_settings(
         mqtt_url=stack_env["OCC_MQTT_URL"],
@@ -507,11 +542,13 @@ def run_once(stack_env: dict[str, str], logs: Path, k: int, n: int, profile: Pat
         asyncio.run(preload(settings, door_records(settings, n, tag)))
         progress.print("  baseline: plain aiokafka getmany loop")
         base = asyncio.run(baseline(settings, n))
+        progress.print("  floor: a bare Faust agent doing the baseline's work")
+        floor = measure_floor(settings, n, logs / f"floor-{k}-{tag}.log")
         progress.print("  processor: the worker drains the backlog")
         processor = measure_processor(
             settings, stack_env, n, logs / f"worker-{k}-{tag}.log", profile
         )
-        return Run(tag, base, processor)
+        return Run(tag, base, processor, floor)
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
         try:
@@ -536,6 +573,14 @@ def _tables(runs: list[Run], n: int) -> tuple[Table, Table]:
         )
         throughput.add_row(
             str(k),
+            "bare Faust agent, same work",
+            str(b.events),
+            "",
+            f"{run.floor_per_s:,.0f}",
+            f"{run.floor_ratio:.3f}",
+        )
+        throughput.add_row(
+            str(k),
             "worker (occupancy agent)",
             str(p.events),
             f"{p.seconds:.2f}",
@@ -547,7 +592,16 @@ def _tables(runs: list[Run], n: int) -> tuple[Table, Table]:
         base = statistics.median(r.baseline.per_s for r in runs)
         proc = statistics.median(r.processor.per_s for r in runs)
         ratio = statistics.median(r.ratio for r in runs)
+        floor = statistics.median(r.floor_per_s for r in runs)
         throughput.add_row("median", "aiokafka getmany", "", "", f"{base:,.0f}", "")
+        throughput.add_row(
+            "median",
+            "bare Faust agent, same work",
+            "",
+            "",
+            f"{floor:,.0f}",
+            f"{statistics.median(r.floor_ratio for r in runs):.3f}",
+        )
         throughput.add_row(
             "median", "worker (occupancy agent)", "", "", f"{proc:,.0f}", f"{ratio:.3f}"
         )
@@ -629,6 +683,8 @@ def main(argv: list[str] | None = None) -> int:
             "processor_per_s": round(statistics.median(r.processor.per_s for r in runs), 1),
             "ratio": round(statistics.median(r.ratio for r in runs), 4),
             "n": args.n,
+            "faust_floor_per_s": round(statistics.median(r.floor_per_s for r in runs), 1),
+            "faust_floor_ratio": round(statistics.median(r.floor_ratio for r in runs), 4),
         }
         print(json.dumps(summary))
         return 0 if matched else 1
