@@ -14,10 +14,10 @@ import asyncio
 import logging
 from collections.abc import Callable
 
-from aiokafka import AIOKafkaConsumer
 from pydantic import ValidationError
 
 from alerts.machine import BuildingSummary, RoomSnapshot, building_summary
+from ingest.kafka import broadcast_consumer
 from ingest.logs import kv
 from ingest.models import RoomState
 from ingest.settings import Settings
@@ -63,13 +63,7 @@ class BuildingSummaries:
 
     async def follow(self) -> None:
         """Read the room-state topic from its start, forever; publish what changed."""
-        consumer = AIOKafkaConsumer(
-            self._settings.kafka_topic("room-state"),
-            bootstrap_servers=self._settings.kafka_bootstrap,
-            group_id=None,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-        )
+        consumer = broadcast_consumer(self._settings, "room-state")
         await consumer.start()
         try:
             publisher = asyncio.get_running_loop().create_task(self._publish_every_interval())

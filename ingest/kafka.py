@@ -6,7 +6,7 @@ import contextlib
 import logging
 from dataclasses import dataclass, field
 
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
@@ -89,3 +89,15 @@ def make_producer(settings: Settings, **overrides: object) -> AIOKafkaProducer:
     }
     options.update(overrides)
     return AIOKafkaProducer(**options)
+
+
+def broadcast_consumer(settings: Settings, name: str) -> AIOKafkaConsumer:
+    """A consumer of every partition of topic `name` from its start, in no consumer group:
+    for what every worker must see whole (acks, room states, presence), not share out."""
+    return AIOKafkaConsumer(
+        settings.kafka_topic(name),
+        bootstrap_servers=settings.kafka_bootstrap,
+        group_id=None,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+    )

@@ -6,9 +6,10 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 from pydantic import ValidationError
 
+from ingest.kafka import broadcast_consumer
 from ingest.logs import kv
 from ingest.models import AckRecord
 from ingest.settings import Settings
@@ -32,13 +33,7 @@ class AckFollower:
     async def follow(self) -> None:
         # Subscribed without a group: aiokafka assigns every partition (and any added later),
         # and with no committed offsets each one starts at its beginning.
-        consumer = AIOKafkaConsumer(
-            self._settings.kafka_topic("alert-ack"),
-            bootstrap_servers=self._settings.kafka_bootstrap,
-            group_id=None,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-        )
+        consumer = broadcast_consumer(self._settings, "alert-ack")
         await consumer.start()
         try:
             partitions = sorted(consumer.assignment())

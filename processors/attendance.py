@@ -22,6 +22,7 @@ import faust
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
 
+from ingest.kafka import broadcast_consumer
 from ingest.logs import kv
 from ingest.models import CheckinRecord, DeadLetter, Identifier, utcnow
 from ingest.roster import Employee, Roster
@@ -330,13 +331,7 @@ class PresenceBoard:
 
     async def follow(self) -> None:
         """Read the presence topic from its start, forever; publish once caught up."""
-        consumer = AIOKafkaConsumer(
-            self._settings.kafka_topic("presence"),
-            bootstrap_servers=self._settings.kafka_bootstrap,
-            group_id=None,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-        )
+        consumer = broadcast_consumer(self._settings, "presence")
         await consumer.start()
         try:
             backlog = await _backlog(consumer)
@@ -380,13 +375,7 @@ Model = TypeVar("Model", bound=BaseModel)
 
 async def read_latest(settings: Settings, name: str, model: type[Model]) -> dict[str, Model]:
     """The latest value per key of a compacted topic (`attendance`, `presence`), read whole."""
-    consumer = AIOKafkaConsumer(
-        settings.kafka_topic(name),
-        bootstrap_servers=settings.kafka_bootstrap,
-        group_id=None,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-    )
+    consumer = broadcast_consumer(settings, name)
     await consumer.start()
     latest: dict[str, Model] = {}
     try:

@@ -54,6 +54,7 @@ class Occupancy:
         self._max_dwell = timedelta(hours=settings.max_dwell_h)
         self._offline_after = timedelta(seconds=settings.sensor_offline_after_s)
         self._last: dict[tuple[str, str], tuple[int, int]] = {}
+        self._counts: dict[bytes, RoomCount] = {}
         self._pending: dict[tuple[str, str], RoomState] = {}
         self._flush: asyncio.TimerHandle | None = None
         self._flushing: set[asyncio.Task[None]] = set()
@@ -90,6 +91,24 @@ class Occupancy:
         # A room that comes back after another worker held it may have changed meanwhile:
         # its next state is sent whatever this worker sent before.
         self._last.clear()
+        self._counts.clear()
+
+    def _count_of(self, key: bytes) -> RoomCount | None:
+        # Reading the table decodes the room from its store on every door event; the rooms
+        # this worker holds are kept decoded as it writes them (dropped on every rebalance).
+        count = self._counts.get(key)
+        if count is None:
+            count = self.rooms.get(key)
+            if count is not None:
+                self._counts[key] = count
+        return count
+
+    def _put(self, key: bytes, count: RoomCount) -> None:
+        self._counts[key] = count
+        if faust.current_event() is not None:
+            self.rooms[key] = count  # inside the agent: the event's partition is the room's
+        else:
+            self.ownership.store(self.rooms, key, count)
 
     async def apply(self, records: Sequence[DoorRecord]) -> None:
         """Count a batch of door records: table writes, findings, state changes, then states."""
@@ -102,7 +121,7 @@ class Occupancy:
                 log.warning(kv("door_unknown_building", building=record.building))
                 continue
             key = record.key.encode()
-            before = changed.get(key) or self.rooms.get(key)
+            before = changed.get(key) or self._count_of(key)
             if before is None:
                 before = RoomCount(building=record.building, room=record.room)
             after, findings = apply_door(before, record, building, self._max_dwell)
@@ -113,7 +132,7 @@ class Occupancy:
             if state is not None:
                 changes.append(state)
         for key, count in changed.items():
-            self.ownership.store(self.rooms, key, count)
+            self._put(key, count)
         await self._notice(noticed)
         await self._emit(changes)
 
@@ -132,7 +151,7 @@ class Occupancy:
                 before, now, building, self._max_dwell, self._offline_after, offline
             )
             if after != before:
-                self.ownership.store(self.rooms, key, after)
+                self._put(key, after)
             noticed.extend((finding, after) for finding in findings)
             state = self._if_changed(after, now)
             if state is not None:
