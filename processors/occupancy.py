@@ -80,10 +80,10 @@ class Occupancy:
         app.on_partitions_assigned.connect(self._forget_last)
 
     async def _count(self, stream: faust.StreamT[DoorRecord]) -> None:
-        # One event at a time through Faust's own acknowledgement path: batching with
-        # `take_events` was measured no faster here, and under CPU pressure a worker taking
-        # over partitions in a rebalance sometimes stopped consuming them or lost an event
-        # (tests/processors/test_worker_faults.py); per-event iteration never did.
+        # One event at a time through Faust's own acknowledgement path. Batching with
+        # `take_events` was measured no faster here (the worker waited on Faust's buffer) and
+        # once lost an event in the two-worker fault test; the takeover stall in the README's
+        # known issues happens either way.
         async for record in stream:
             await self.apply([record])
 
