@@ -33,10 +33,10 @@ from types import FrameType
 from typing import IO, Any
 
 import paho.mqtt.client as mqtt
-from aiokafka.admin import AIOKafkaAdminClient
 from benchkit import (
-    CONNECT_TIMEOUT_S,
     BenchError,
+    clear_retained,
+    delete_run_topics,
     mqtt_client,
     mqtt_close,
     mqtt_connect,
@@ -83,22 +83,6 @@ def _delete_session(settings: Settings, client_id: str) -> None:
     client = mqtt_client(settings, client_id, clean=True)
     mqtt_connect(client, settings)
     mqtt_close(client)
-
-
-def _clear_retained(settings: Settings, site: Site) -> None:
-    """The worker leaves a retained state per room under the run's prefix: remove them."""
-    client = mqtt_client(settings, f"bench-clear-{settings.kafka_topic_prefix}")
-    mqtt_connect(client, settings)
-    try:
-        sent = [
-            client.publish(f"{settings.mqtt_prefix}/{b.id}/{r.id}/state", b"", qos=1, retain=True)
-            for b in site.buildings
-            for r in b.rooms
-        ]
-        for info in sent:
-            info.wait_for_publish(timeout=CONNECT_TIMEOUT_S)
-    finally:
-        mqtt_close(client)
 
 
 def _door(seq: int, entered: int, exited: int, event_id: str) -> bytes:
@@ -438,23 +422,6 @@ class Process:
             self._out.close()
 
 
-async def _delete_topics(settings: Settings) -> None:
-    """The pipeline's topics and the worker's internal ones (`<prefix>-workers-…`)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
-    await admin.start()
-    try:
-        prefix = settings.kafka_topic_prefix
-        ours = [
-            t
-            for t in await admin.list_topics()
-            if t.startswith((f"{prefix}.", f"{prefix}-workers-"))
-        ]
-        if ours:
-            await admin.delete_topics(ours, timeout_ms=30_000)
-    finally:
-        await admin.close()
-
-
 def _settings(stack_env: dict[str, str], tag: str) -> Settings:
     return load_settings(
         mqtt_url=stack_env["OCC_MQTT_URL"],
@@ -578,14 +545,14 @@ class Bench:
             with contextlib.suppress(Exception):
                 _delete_session(settings, settings.bridge_client_id)
             with contextlib.suppress(Exception):
-                _clear_retained(settings, site)
+                clear_retained(settings)
 
     def run(self) -> Result:
         try:
             return self.measure()
         finally:
             try:
-                asyncio.run(_delete_topics(self.settings))
+                asyncio.run(delete_run_topics(self.settings))
             except Exception as exc:  # best effort: a leftover bench-* topic is harmless
                 progress.print(f"[yellow]could not delete the bench-{self.tag} topics: {exc}")
 

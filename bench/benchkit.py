@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 import paho.mqtt.client as mqtt
+from aiokafka.admin import AIOKafkaAdminClient
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
@@ -13,6 +15,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 from ingest.settings import Settings
 
 CONNECT_TIMEOUT_S = 15.0
+RETAINED_SETTLE_S = 1.0  # retained messages follow the SUBACK; this long is enough on loopback
 
 
 class BenchError(Exception):
@@ -86,3 +89,39 @@ def mqtt_subscribe(client: mqtt.Client, filters: list[str]) -> None:
     client.subscribe([(f, 1) for f in filters])
     if not subscribed.wait(CONNECT_TIMEOUT_S) or any(r.is_failure for r in subacks[0]):
         raise BenchError(f"MQTT subscription to {filters} was refused or not answered")
+
+
+async def delete_run_topics(settings: Settings) -> None:
+    """Every topic of the run: the pipeline's (`<prefix>.…`) and those of any Faust app named
+    after it (`<prefix>-workers-…`, changelogs and leader topics)."""
+    prefix = settings.kafka_topic_prefix
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    await admin.start()
+    try:
+        ours = [t for t in await admin.list_topics() if t.startswith((f"{prefix}.", f"{prefix}-"))]
+        if ours:
+            await admin.delete_topics(ours, timeout_ms=30_000)
+    finally:
+        await admin.close()
+
+
+def clear_retained(settings: Settings) -> int:
+    """Clear every retained message under the run's MQTT prefix (room states, summaries…)."""
+    retained: set[str] = set()
+
+    def on_message(_client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
+        if message.retain and message.payload:
+            retained.add(message.topic)
+
+    client = mqtt_client(settings, f"{settings.kafka_topic_prefix}-clear")
+    client.on_message = on_message
+    mqtt_connect(client, settings)
+    try:
+        mqtt_subscribe(client, [f"{settings.mqtt_prefix}/#"])
+        time.sleep(RETAINED_SETTLE_S)
+        infos = [client.publish(topic, b"", qos=1, retain=True) for topic in sorted(retained)]
+        for info in infos:
+            info.wait_for_publish(timeout=CONNECT_TIMEOUT_S)
+    finally:
+        mqtt_close(client)
+    return len(retained)

@@ -32,6 +32,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from benchkit import (
     BenchError,
+    delete_run_topics,
     mqtt_client,
     mqtt_close,
     mqtt_connect,
@@ -42,7 +43,7 @@ from rich.table import Table
 
 from deploy.local.stack import Stack, default_stack
 from ingest.errors import OccupancyError
-from ingest.kafka import ensure_topics, topic_names
+from ingest.kafka import ensure_topics
 from ingest.models import DoorRecord
 from ingest.settings import Settings, load_settings
 from ingest.site import load_site
@@ -311,18 +312,6 @@ async def _read(settings: Settings, start: dict[TopicPartition, int], prefix: st
         await consumer.stop()
 
 
-async def _delete_topics(settings: Settings) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
-    await admin.start()
-    try:
-        existing = set(await admin.list_topics())
-        ours = [t for t in topic_names(settings) if t in existing]
-        if ours:
-            await admin.delete_topics(ours, timeout_ms=30_000)
-    finally:
-        await admin.close()
-
-
 # --- the bridge ------------------------------------------------------------------------------
 
 
@@ -572,7 +561,7 @@ def _run_all(stack: Stack, tag: str, logs: Path, n: int, repeat: int) -> list[Ru
             return [bench.run(k) for k in range(1, repeat + 1)]
         finally:
             try:
-                asyncio.run(_delete_topics(settings))
+                asyncio.run(delete_run_topics(settings))
             except Exception as exc:  # best effort: a leftover bench-* topic is harmless
                 progress.print(f"[yellow]could not delete the bench-{tag}.* topics: {exc}")
 

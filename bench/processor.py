@@ -53,14 +53,12 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
-import paho.mqtt.client as mqtt
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import (
@@ -68,8 +66,7 @@ from aiokafka.errors import (
     GroupCoordinatorNotAvailableError,
     KafkaError,
 )
-from benchkit import BenchError
-from paho.mqtt.enums import CallbackAPIVersion
+from benchkit import BenchError, clear_retained, delete_run_topics
 from rich.console import Console
 from rich.table import Table
 
@@ -90,7 +87,6 @@ SETTLE_S = 1.0  # room-state end offsets unchanged this long: the worker's outpu
 SETTLE_TIMEOUT_S = 30.0
 READ_TIMEOUT_S = 120.0
 PROFILER_STOP_TIMEOUT_S = 60.0
-MQTT_TIMEOUT_S = 10.0
 
 progress = Console(stderr=True)
 
@@ -346,61 +342,6 @@ async def read_states(settings: Settings) -> States:
     return States(counts, len(stamps), min(stamps), max(stamps))
 
 
-async def delete_topics(settings: Settings) -> None:
-    """The run's topics and the Faust app's own (changelogs, leader topic)."""
-    prefix = settings.kafka_topic_prefix
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
-    await admin.start()
-    try:
-        ours = [
-            t
-            for t in await admin.list_topics()
-            if t.startswith((f"{prefix}.", f"{prefix}-workers-"))
-        ]
-        if ours:
-            await admin.delete_topics(ours, timeout_ms=30_000)
-    finally:
-        await admin.close()
-
-
-# --- MQTT ------------------------------------------------------------------------------------
-
-
-def clear_retained(settings: Settings) -> int:
-    """Clear the retained messages the worker left under the run's MQTT prefix."""
-    address = settings.mqtt
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"{settings.kafka_topic_prefix}-c")
-    if address.username:
-        client.username_pw_set(address.username, address.password)
-    if address.tls:
-        client.tls_set()
-    retained: set[str] = set()
-    subscribed = threading.Event()
-
-    def on_message(_client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
-        if message.retain and message.payload:
-            retained.add(message.topic)
-
-    def on_subscribe(*_args: Any) -> None:
-        subscribed.set()
-
-    client.on_message = on_message
-    client.on_subscribe = on_subscribe
-    client.connect(address.host, address.port, keepalive=30)
-    client.loop_start()
-    try:
-        client.subscribe(f"{settings.mqtt_prefix}/#", qos=1)
-        subscribed.wait(MQTT_TIMEOUT_S)
-        time.sleep(1.0)  # retained messages follow the SUBACK
-        infos = [client.publish(topic, b"", qos=1, retain=True) for topic in sorted(retained)]
-        for info in infos:
-            info.wait_for_publish(timeout=MQTT_TIMEOUT_S)
-    finally:
-        client.disconnect()
-        client.loop_stop()
-    return len(retained)
-
-
 # --- the worker ------------------------------------------------------------------------------
 
 
@@ -552,7 +493,7 @@ def run_once(stack_env: dict[str, str], logs: Path, k: int, n: int, profile: Pat
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
         try:
-            asyncio.run(delete_topics(settings))
+            asyncio.run(delete_run_topics(settings))
         except Exception as exc:  # best effort: a leftover bench-* topic is harmless
             progress.print(f"[yellow]could not delete the bench-{tag} topics: {exc}")
         try:
