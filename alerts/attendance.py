@@ -15,7 +15,6 @@ of the checkin topic runs its machine (table `headcount-alerts`, keyed by buildi
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 
 import faust
@@ -23,7 +22,6 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from alerts.machine import MachineState, event_alert_step, new_alert_id
 from alerts.notifiers import Fanout
-from ingest.logs import kv
 from ingest.models import Alert, CheckinRecord, utcnow
 from ingest.roster import Employee
 from ingest.settings import Settings
@@ -31,8 +29,6 @@ from ingest.site import Site
 from processors.attendance import Attendance, PresenceBoard, PresenceCount
 from processors.attendance_rules import DailyRecord, day_end
 from processors.codec import pydantic_table
-
-log = logging.getLogger(__name__)
 
 
 class Screening(BaseModel):
@@ -144,15 +140,6 @@ class HealthScreening:
 
     async def _send(self, alerts: list[Alert]) -> None:
         for alert in alerts:
-            log.info(
-                kv(
-                    "alert",
-                    alert_id=alert.alert_id,
-                    kind=alert.kind,
-                    building=alert.building,
-                    state=alert.state,
-                )
-            )
             await self._notifiers.send(alert)
 
 
@@ -237,14 +224,4 @@ class BuildingHeadcount:
         if after != before:
             self._ownership.store(self.buildings, key, after)
         for alert in alerts:
-            log.info(
-                kv(
-                    "alert",
-                    alert_id=alert.alert_id,
-                    kind=alert.kind,
-                    building=alert.building,
-                    state=alert.state,
-                    value=counted.count,
-                )
-            )
             await self._notifiers.send(alert)

@@ -10,7 +10,6 @@ the count stops changing.
 
 from __future__ import annotations
 
-import logging
 from collections import deque
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -29,14 +28,11 @@ from alerts.machine import (
 )
 from alerts.notifiers import Fanout
 from alerts.summary import BuildingSummaries
-from ingest.logs import kv
 from ingest.models import AckInfo, AckRecord, Alert, RoomState, utcnow
 from ingest.settings import Settings
 from ingest.site import Site
 from processors.codec import pydantic_table
 from processors.occupancy import Occupancy
-
-log = logging.getLogger(__name__)
 
 _SAMPLES = 256
 """Recent (time, count) samples kept per room for the trend; process memory, rebuilt in
@@ -107,16 +103,6 @@ class CapacityAlerts:
         for key, machines in changed.items():
             self._occupancy.ownership.store(self.machines, key, machines)
         for alert in sent:
-            log.info(
-                kv(
-                    "alert",
-                    alert_id=alert.alert_id,
-                    kind=alert.kind,
-                    room=f"{alert.building}/{alert.room}",
-                    severity=alert.severity,
-                    state=alert.state,
-                )
-            )
             await self._notifiers.send(alert)
 
     def _step_room(

@@ -11,7 +11,6 @@ silent for longer than `OCC_SENSOR_OFFLINE_AFTER_S`.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 
 import faust
@@ -19,15 +18,12 @@ from pydantic import BaseModel, ConfigDict
 
 from alerts.machine import MachineState, acknowledge, event_alert_step, new_alert_id
 from alerts.notifiers import Fanout
-from ingest.logs import kv
 from ingest.models import AckInfo, AckRecord, AlertKind
 from ingest.settings import Settings
 from ingest.site import Site
 from processors.codec import pydantic_table
 from processors.occupancy import Occupancy
 from processors.occupancy_rules import Finding, RoomCount
-
-log = logging.getLogger(__name__)
 
 Say = Callable[[str, bool, int], str]
 """Builds an alert's message from the room's name, whether it is active, and its value."""
@@ -115,15 +111,6 @@ class DataQualityAlerts:
                 self.rooms, key, quality.model_copy(update={"machines": machines})
             )
         for alert in alerts:
-            log.info(
-                kv(
-                    "alert",
-                    alert_id=alert.alert_id,
-                    kind=kind,
-                    room=f"{alert.building}/{alert.room}",
-                    state=alert.state,
-                )
-            )
             await self._notifiers.send(alert)
 
     async def acknowledge(self, ack: AckRecord) -> bool:

@@ -31,6 +31,20 @@ class Fanout:
                 log.error(kv("notifier_start_failed", notifier=notifier.name, error=repr(exc)))
 
     async def send(self, alert: Alert) -> None:
+        # The one line per alert a worker sends, whatever machine raised it.
+        log.info(
+            kv(
+                "alert",
+                alert_id=alert.alert_id,
+                kind=alert.kind,
+                building=alert.building,
+                room=alert.room or "",
+                severity=alert.severity,
+                state=alert.state,
+                value="" if alert.value is None else alert.value,
+                acked_by=alert.ack.by if alert.ack else "",
+            )
+        )
         await asyncio.gather(*(self._send_one(n, alert) for n in self.notifiers))
 
     async def stop(self) -> None:
