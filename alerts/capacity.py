@@ -1,8 +1,8 @@
 """Capacity alerts in the workers: one state machine per room, fed by the occupancy agent.
 
 The occupancy agent hands over every change of a room's state (count or limit) in order,
-inside its own batch, so an alert leaves the worker without another trip through Kafka
-and the sequence of alerts does not depend on how events were batched. Each room's machine
+while it processes the door event, so an alert leaves the worker without another trip
+through Kafka and sees every state, also those the 10 ms room-state flush skips. Each room's machine
 is stepped in a table and what it emits goes to the notifiers. A timer steps the rooms with
 an open alert with their current state, so reminders and dwell-based resolves happen when
 the count stops changing.

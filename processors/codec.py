@@ -40,8 +40,8 @@ def pydantic_table(
     """A table keyed by raw bytes (a room's `building/room`) whose values are `model`.
 
     Its changelog partition is the key's partition under Kafka's default partitioner
-    (`use_partitioner`), not the partition of the event being processed: the agents write
-    once per room per batch and the timers write outside any event. Every producer of our
+    (`use_partitioner`), not the partition of the event being processed: timers and
+    acknowledgements write outside any event. Every producer of our
     room-keyed topics uses that partitioner on the same key bytes, so a room's changelog
     records land in the partition of its door events and are restored by the worker that
     owns them.

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -30,7 +30,7 @@ FindingHandler = Callable[[Finding, RoomCount], Awaitable[None]]
 """Called with each finding and the room after it, in the order the findings happen."""
 
 StateHandler = Callable[[list[RoomState]], Awaitable[None]]
-"""Called with every change of room state (count or limit), in order, once per batch."""
+"""Called with changes of room state (count or limit), in order, as they happen."""
 
 OfflineSensors = Callable[[bytes], frozenset[str]]
 """The sensors of a room (by key) already reported offline; kept by whoever alerts on it."""
@@ -85,7 +85,7 @@ class Occupancy:
         # once lost an event in the two-worker fault test; the takeover stall in the README's
         # known issues happens either way.
         async for record in stream:
-            await self.apply([record])
+            await self.apply(record)
 
     async def _forget_last(self, app: Any, /, *args: Any, **kwargs: Any) -> None:
         # A room that comes back after another worker held it may have changed meanwhile:
@@ -110,31 +110,20 @@ class Occupancy:
         else:
             self.ownership.store(self.rooms, key, count)
 
-    async def apply(self, records: Sequence[DoorRecord]) -> None:
-        """Count a batch of door records: table writes, findings, state changes, then states."""
-        changed: dict[bytes, RoomCount] = {}
-        noticed: list[tuple[Finding, RoomCount]] = []
-        changes: list[RoomState] = []
-        for record in records:
-            building = self._site.building(record.building)
-            if building is None:  # the bridge checked; the site file changed since
-                log.warning(kv("door_unknown_building", building=record.building))
-                continue
-            key = record.key.encode()
-            before = changed.get(key) or self._count_of(key)
-            if before is None:
-                before = RoomCount(building=record.building, room=record.room)
-            after, findings = apply_door(before, record, building, self._max_dwell)
-            if after != before:
-                changed[key] = after
-            noticed.extend((finding, after) for finding in findings)
-            state = self._if_changed(after, record.received_at)
-            if state is not None:
-                changes.append(state)
-        for key, count in changed.items():
-            self._put(key, count)
-        await self._notice(noticed)
-        await self._emit(changes)
+    async def apply(self, record: DoorRecord) -> None:
+        """Count one door record: table write, findings, then the state change if any."""
+        building = self._site.building(record.building)
+        if building is None:  # the bridge checked; the site file changed since
+            log.warning(kv("door_unknown_building", building=record.building))
+            return
+        key = record.key.encode()
+        before = self._count_of(key) or RoomCount(building=record.building, room=record.room)
+        after, findings = apply_door(before, record, building, self._max_dwell)
+        if after != before:
+            self._put(key, after)
+        await self._notice([(finding, after) for finding in findings])
+        state = self._if_changed(after, record.received_at)
+        await self._emit([state] if state is not None else [])
 
     async def _tick(self) -> None:
         """Resets due and sensors gone silent or back, for the rooms this worker holds."""

@@ -1,7 +1,7 @@
 """Which partition a room key belongs to, whether this worker holds it, and table writes made
 for that partition outside Faust's per-event iteration.
 
-The agents write each room once per batch and the timers write with no event at all, but
+Timers and acknowledgements write tables with no event being processed, but
 Faust's RocksDB store files a written key under the partition of "the event being
 processed" (`faust.current_event()`). `store` names the key's own partition there for the
 duration of one write. A table's local store may also still hold rooms whose partitions
