@@ -443,8 +443,8 @@ def measure_floor(settings: Settings, n: int, log_file: Path) -> float:
     with log_file.open("ab") as out:
         done = subprocess.run(
             [sys.executable, str(REPO_ROOT / "bench" / "faust_floor.py"), "worker", "-l", "warn"],
-            cwd=REPO_ROOT,
-            env=env,
+            cwd=settings.worker_data_dir,  # Faust makes its `{app}-data` dir in the cwd
+            env={**env, "PYTHONPATH": str(REPO_ROOT)},
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=out,

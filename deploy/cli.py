@@ -58,9 +58,18 @@ def bridge() -> None:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
-        await Bridge(settings, site).run(stop)
+        await Bridge(settings, site, metrics).run(stop)
 
-    asyncio.run(run())
+    metrics = None
+    if settings.influx_url is not None:
+        from ingest.metrics import MetricsWriter
+
+        metrics = MetricsWriter(settings, "bridge")
+    try:
+        asyncio.run(run())
+    finally:
+        if metrics is not None:
+            metrics.close()
 
 
 @main.command()

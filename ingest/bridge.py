@@ -32,6 +32,7 @@ from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential
 from ingest.errors import PayloadRejected
 from ingest.kafka import ensure_topics, make_producer
 from ingest.logs import kv
+from ingest.metrics import Deltas, MetricsWriter
 from ingest.models import AckRecord, CheckinRecord, DeadLetter, DoorRecord, utcnow
 from ingest.mqtt_loop import AsyncioMqtt
 from ingest.settings import Settings
@@ -75,8 +76,12 @@ Pending = tuple[Incoming, Outgoing]
 class Bridge:
     """Moves door, kiosk and alert-ack messages from MQTT into Kafka; see the module docstring."""
 
-    def __init__(self, settings: Settings, site: Site) -> None:
+    def __init__(
+        self, settings: Settings, site: Site, metrics: MetricsWriter | None = None
+    ) -> None:
         self._settings = settings
+        self._metrics = metrics
+        self._deltas = Deltas()
         self._validator = Validator(site, settings.mqtt_prefix)
         self._wildcards = Wildcards(settings.mqtt_prefix)
         self._topics = {
@@ -114,10 +119,11 @@ class Bridge:
                 return
             starting.result()
             stats = asyncio.create_task(self._log_stats_periodically())
+            report = asyncio.create_task(self._report_periodically())
             watchdog = asyncio.create_task(self._watch_kafka())
             pump = asyncio.create_task(self._pump())
             await asyncio.wait({pump, stopping}, return_when=asyncio.FIRST_COMPLETED)
-            for task in (pump, stats, watchdog):
+            for task in (pump, stats, report, watchdog):
                 task.cancel()
             if pump.done() and not pump.cancelled() and pump.exception() is not None:
                 pump.result()
@@ -129,6 +135,8 @@ class Bridge:
             if self._producer is not None:
                 await self._producer.stop()
             self._log_stats("bridge_stopped")
+            if self._metrics is not None:
+                self.report(self._metrics, utcnow())  # the last interval's counts too
 
     async def _start(self) -> None:
         self._producer = await self._start_producer()
@@ -443,6 +451,37 @@ class Bridge:
         while True:
             await asyncio.sleep(self._settings.bridge_stats_interval_s)
             self._log_stats("bridge_stats")
+
+    async def _report_periodically(self) -> None:
+        if self._metrics is None:
+            return
+        while True:
+            await asyncio.sleep(self._settings.metrics_pipeline_s)
+            self.report(self._metrics, utcnow())
+
+    def report(self, metrics: MetricsWriter, at: datetime) -> None:
+        """`pipeline` points for the last interval: one for the bridge, one per reject reason."""
+        names = ["forwarded", "dead_lettered", "redelivered"]
+        names += [name for name in self.counters if name.startswith("rejected.")]
+        delta = self._deltas.take(self.counters, names)
+        metrics.write(
+            "pipeline",
+            {"component": "bridge"},
+            {
+                "events": delta["forwarded"],
+                "invalid": delta["dead_lettered"],
+                "duplicates": delta["redelivered"],
+                "lag": self._inflight + len(self._inbox),
+            },
+            at,
+        )
+        for name, count in sorted(delta.items()):
+            if name.startswith("rejected.") and count:
+                reason = name.removeprefix("rejected.")
+                metrics.write(
+                    "pipeline", {"component": "bridge", "reason": reason}, {"rejected": count}, at
+                )
+        metrics.report(at)
 
     def _log_stats(self, event: str) -> None:
         fields = {name.replace(".", "_"): value for name, value in sorted(self.counters.items())}

@@ -29,10 +29,17 @@ class Settings(BaseSettings):
     kafka_replication: Annotated[int, Field(ge=1, le=10)] = 1
     kafka_linger_ms: Annotated[int, Field(ge=0, le=1000)] = 5
 
-    influx_url: str = "http://127.0.0.1:8086"
+    influx_url: str | None = None  # metrics are off until it is set
     influx_token: SecretStr = SecretStr("")
     influx_org: str = "occupancy"
     influx_bucket: str = "occupancy/autogen"
+    influx_batch_size: Annotated[int, Field(ge=1, le=50_000)] = 5000
+    influx_flush_interval_ms: Annotated[int, Field(ge=10, le=600_000)] = 1000
+    influx_timeout_ms: Annotated[int, Field(ge=100, le=600_000)] = 10_000
+    influx_buffer_points: Annotated[int, Field(ge=1, le=10_000_000)] = 200_000
+    influx_retry_max_s: Annotated[float, Field(gt=0, le=3600)] = 30.0
+    metrics_heartbeat_s: Annotated[float, Field(gt=0, le=3600)] = 60.0
+    metrics_pipeline_s: Annotated[float, Field(gt=0, le=3600)] = 10.0
 
     site_file: Path | None = None
     roster_file: Path | None = None
@@ -86,6 +93,17 @@ class Settings(BaseSettings):
             if not sep or not host or not port.isdigit():
                 raise ValueError("must be a comma-separated list of host:port")
         return value
+
+    @field_validator("influx_url", "grafana_url")
+    @classmethod
+    def _check_http_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            raise ValueError("must look like http(s)://host[:port]")
+        parts.port  # noqa: B018 - raises ValueError on a port that is not a number
+        return value.rstrip("/")
 
     @property
     def mqtt(self) -> MqttAddress:

@@ -19,7 +19,6 @@ from datetime import date, datetime, timedelta
 from typing import TypeVar
 
 import faust
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
 
 from ingest.kafka import broadcast_consumer
@@ -39,6 +38,7 @@ from processors.attendance_rules import (
     tap_date,
 )
 from processors.codec import codec_for, pydantic_table
+from processors.follow import backlog_of, follow_topic
 from processors.ownership import Ownership
 
 log = logging.getLogger(__name__)
@@ -155,6 +155,7 @@ class Attendance:
         self._roster = roster
         self._rules = tap_rules(settings)
         self.unknown_employees = 0
+        self.taps = 0
         self.tap_handlers: list[TapHandler] = []
         self.checkin_topic = app.topic(
             settings.kafka_topic("checkin"),
@@ -192,6 +193,7 @@ class Attendance:
 
     async def apply(self, record: CheckinRecord) -> None:
         """One tap: the day after it, stored and sent on; unknown employees dead-lettered."""
+        self.taps += 1
         employee = self._roster.employee(record.employee_id)
         if employee is None:
             await self._unknown(record)
@@ -331,43 +333,22 @@ class PresenceBoard:
 
     async def follow(self) -> None:
         """Read the presence topic from its start, forever; publish once caught up."""
-        consumer = broadcast_consumer(self._settings, "presence")
-        await consumer.start()
-        try:
-            backlog = await _backlog(consumer)
-            last = asyncio.get_running_loop().time()
-            while True:
-                batch = await consumer.getmany(timeout_ms=int(self._interval * 1000))
-                for tp, records in batch.items():
-                    for record in records:
-                        self._take(record.value)
-                    if records and records[-1].offset + 1 >= backlog.get(tp, 0):
-                        backlog.pop(tp, None)
-                if not backlog and not self.caught_up.is_set():
-                    log.info(kv("presence_caught_up", employees=len(self._where)))
-                    self.caught_up.set()
-                now = asyncio.get_running_loop().time()
-                if self.caught_up.is_set() and (batch or now - last >= self._interval):
-                    last = now
-                    await self.flush()
-        finally:
-            await consumer.stop()
+        await follow_topic(
+            self._settings,
+            "presence",
+            self._take,
+            caught_up=self.caught_up,
+            then=self.flush,
+            every=self._interval,
+        )
 
-    def _take(self, value: bytes | None) -> None:
+    def _take(self, key: bytes | None, value: bytes | None) -> None:
         if value is None:
             return
         try:
             self.take(Presence.model_validate_json(value))
         except ValidationError:
             log.warning(kv("presence_unreadable", bytes=len(value)))
-
-
-async def _backlog(consumer: AIOKafkaConsumer) -> dict[TopicPartition, int]:
-    """The offset after the last record each assigned partition held at start, where one was."""
-    partitions = sorted(consumer.assignment())
-    starts = await consumer.beginning_offsets(partitions)
-    ends = await consumer.end_offsets(partitions)
-    return {tp: end for tp, end in ends.items() if end > starts[tp]}
 
 
 Model = TypeVar("Model", bound=BaseModel)
@@ -379,7 +360,7 @@ async def read_latest(settings: Settings, name: str, model: type[Model]) -> dict
     await consumer.start()
     latest: dict[str, Model] = {}
     try:
-        backlog = await _backlog(consumer)
+        backlog = await backlog_of(consumer)
         while backlog:
             batch = await consumer.getmany(timeout_ms=1000, max_records=10_000)
             for tp, records in batch.items():

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -58,6 +59,8 @@ class Occupancy:
         self._pending: dict[tuple[str, str], RoomState] = {}
         self._flush: asyncio.TimerHandle | None = None
         self._flushing: set[asyncio.Task[None]] = set()
+        self.counters: Counter[str] = Counter()
+        """Door records applied (`events`) and findings by kind, since the worker started."""
         self.finding_handlers: list[FindingHandler] = []
         self.state_handlers: list[StateHandler] = []
         self.offline_sensors: OfflineSensors = lambda key: frozenset()
@@ -93,6 +96,12 @@ class Occupancy:
         self._last.clear()
         self._counts.clear()
 
+    def counted(self, building: str, room: str) -> RoomCount:
+        """A room's count as this worker holds it (zero for a room never counted)."""
+        return self._count_of(f"{building}/{room}".encode()) or RoomCount(
+            building=building, room=room
+        )
+
     def _count_of(self, key: bytes) -> RoomCount | None:
         # Reading the table decodes the room from its store on every door event; the rooms
         # this worker holds are kept decoded as it writes them (dropped on every rebalance).
@@ -116,6 +125,7 @@ class Occupancy:
         if building is None:  # the bridge checked; the site file changed since
             log.warning(kv("door_unknown_building", building=record.building))
             return
+        self.counters["events"] += 1
         key = record.key.encode()
         before = self._count_of(key) or RoomCount(building=record.building, room=record.room)
         after, findings = apply_door(before, record, building, self._max_dwell)
@@ -162,6 +172,7 @@ class Occupancy:
 
     async def _notice(self, noticed: list[tuple[Finding, RoomCount]]) -> None:
         for finding, count in noticed:
+            self.counters[finding.kind] += 1
             _log_finding(finding)
             for handle in self.finding_handlers:
                 await handle(finding, count)
