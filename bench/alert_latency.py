@@ -37,6 +37,8 @@ from benchkit import (
     BenchError,
     clear_retained,
     delete_run_topics,
+    drop_metrics,
+    metrics_env,
     mqtt_client,
     mqtt_close,
     mqtt_connect,
@@ -703,7 +705,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         try:
             with stack.as_found(progress.print):
-                stack_env = stack.env()
+                stack_env = stack.env() | metrics_env(stack.env(), tag)
                 bench = Bench(
                     tag,
                     _settings(stack_env, tag),
@@ -714,7 +716,10 @@ def main(argv: list[str] | None = None) -> int:
                     args.rooms,
                     args.max_minutes,
                 )
-                result = bench.run()
+                try:
+                    result = bench.run()
+                finally:
+                    drop_metrics(stack_env, tag)
         except (BenchError, OccupancyError) as exc:
             progress.print(f"[bold red]bench failed:[/bold red] {exc}")
             return 2

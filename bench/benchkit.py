@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 import time
+import urllib.parse
+import urllib.request
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -125,3 +127,22 @@ def clear_retained(settings: Settings) -> int:
     finally:
         mqtt_close(client)
     return len(retained)
+
+
+def metrics_env(stack_env: dict[str, str], tag: str) -> dict[str, str]:
+    """A run's own InfluxDB database (`bench_<tag>`), so no bench point reaches the stack's
+    dashboards; the settings that point the run's processes at it. Drop it with
+    `drop_metrics`."""
+    _influx_query(stack_env, f'CREATE DATABASE "bench_{tag}"')
+    return {"OCC_INFLUX_BUCKET": f"bench_{tag}/autogen"}
+
+
+def drop_metrics(stack_env: dict[str, str], tag: str) -> None:
+    _influx_query(stack_env, f'DROP DATABASE "bench_{tag}"')
+
+
+def _influx_query(stack_env: dict[str, str], statement: str) -> None:
+    query = urllib.parse.urlencode({"q": statement})
+    url = f"{stack_env['OCC_INFLUX_URL']}/query?{query}"
+    with urllib.request.urlopen(urllib.request.Request(url, data=b"", method="POST"), timeout=30):
+        pass

@@ -1,7 +1,7 @@
 """Occupancy-agent throughput (door events/s, Kafka in → room state out) beside a baseline.
 
-Run: `python bench/processor.py [--n 50000] [--repeat 1] [--profile FILE]`; last line JSON;
-exit 1 when a room's final count differs from the baseline's, 2 on error.
+Run: `python bench/processor.py [--n 50000] [--repeat 1] [--profile FILE] [--no-metrics]`;
+last line JSON; exit 1 when a room's final count differs from the baseline's, 2 on error.
 
 Each run gets its own random tag `bench-<tag>`: Kafka topic prefix, Faust app id
 (`bench-<tag>-workers`, which is also the worker's consumer group) and MQTT prefix
@@ -66,7 +66,7 @@ from aiokafka.errors import (
     GroupCoordinatorNotAvailableError,
     KafkaError,
 )
-from benchkit import BenchError, clear_retained, delete_run_topics
+from benchkit import BenchError, clear_retained, delete_run_topics, drop_metrics, metrics_env
 from rich.console import Console
 from rich.table import Table
 
@@ -346,7 +346,7 @@ async def read_states(settings: Settings) -> States:
 
 
 def _worker_env(settings: Settings, stack_env: dict[str, str]) -> dict[str, str]:
-    return {
+    env = {
         **os.environ,
         **stack_env,
         "OCC_KAFKA_TOPIC_PREFIX": settings.kafka_topic_prefix,
@@ -354,6 +354,9 @@ def _worker_env(settings: Settings, stack_env: dict[str, str]) -> dict[str, str]
         "OCC_WORKER_DATA_DIR": str(settings.worker_data_dir),
         "OCC_MQTT_PREFIX": settings.mqtt_prefix,
     }
+    if "OCC_INFLUX_URL" not in stack_env:  # --no-metrics
+        env.pop("OCC_INFLUX_URL", None)
+    return env
 
 
 def _stop(process: subprocess.Popen[bytes], sig: int, timeout_s: float) -> int | None:
@@ -588,6 +591,12 @@ def main(argv: list[str] | None = None) -> int:
         type=Path,
         help="py-spy raw (collapsed) profile of the worker, written here (last run's)",
     )
+    parser.add_argument(
+        "--no-metrics",
+        action="store_true",
+        help="run the worker without InfluxDB metrics (by default they go to a database of "
+        "the bench's own, dropped afterwards)",
+    )
     args = parser.parse_args(argv)
     if args.n < 2 or args.repeat < 1:
         parser.error("--n must be at least 2 and --repeat at least 1")
@@ -600,10 +609,19 @@ def main(argv: list[str] | None = None) -> int:
         try:
             with stack.as_found(progress.print):
                 stack_env = stack.env()
-                runs = [
-                    run_once(stack_env, logs, k, args.n, args.profile)
-                    for k in range(1, args.repeat + 1)
-                ]
+                tag = secrets.token_hex(4)
+                if args.no_metrics:
+                    del stack_env["OCC_INFLUX_URL"]
+                else:
+                    stack_env |= metrics_env(stack_env, tag)
+                try:
+                    runs = [
+                        run_once(stack_env, logs, k, args.n, args.profile)
+                        for k in range(1, args.repeat + 1)
+                    ]
+                finally:
+                    if not args.no_metrics:
+                        drop_metrics(stack_env, tag)
         except (BenchError, OccupancyError, KafkaError) as exc:
             progress.print(f"[bold red]bench failed:[/bold red] {exc}")
             return 2
@@ -626,6 +644,7 @@ def main(argv: list[str] | None = None) -> int:
             "n": args.n,
             "faust_floor_per_s": round(statistics.median(r.floor_per_s for r in runs), 1),
             "faust_floor_ratio": round(statistics.median(r.floor_ratio for r in runs), 4),
+            "metrics": not args.no_metrics,
         }
         print(json.dumps(summary))
         return 0 if matched else 1

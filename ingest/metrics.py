@@ -1,11 +1,14 @@
 """Metrics to InfluxDB: a bounded buffer in front of `influxdb-client`'s batching write API.
 
 Callers (the event loop) only build a line and append it under a lock: writing never waits
-on InfluxDB. A feeder thread hands the buffer to the library's batching `WriteApi` (gzip,
-`OCC_INFLUX_BATCH_SIZE`, `OCC_INFLUX_FLUSH_INTERVAL_MS`) with the library's own retries
-off: a batch that fails comes back through `error_callback` into the front of our buffer,
-and the feeder waits (exponential backoff up to `OCC_INFLUX_RETRY_MAX_S`) before it probes
-again. So the only memory an outage takes is the buffer, which is bounded
+on InfluxDB. A feeder thread cuts the buffer into batches (`OCC_INFLUX_BATCH_SIZE` points,
+or what `OCC_INFLUX_FLUSH_INTERVAL_MS` gathered) and hands each, as one item, to the
+library's batching `WriteApi`, which sends it gzipped from a thread of its own. Handing it
+points one by one cost the event loop a third of its throughput (the library's reactive
+pipeline runs per item, under the GIL). The library's own retries are off: a batch that
+fails comes back through `error_callback` into our buffer, in production order, and the
+feeder waits (exponential backoff up to `OCC_INFLUX_RETRY_MAX_S`) before it probes again.
+So the only memory an outage takes is the buffer, which is bounded
 (`OCC_INFLUX_BUFFER_POINTS`): when full, its oldest points go and are counted.
 
 Every point is accounted for: `produced == written + dropped + rejected + buffered +
@@ -81,6 +84,9 @@ class MetricsWriter:
         self._retry_at = 0.0
         self._outage_since: float | None = None
         self._closing = False
+        self._batch = settings.influx_batch_size
+        self._flush_s = settings.influx_flush_interval_ms / 1000
+        self._flush_at = 0.0
         self._client = InfluxDBClient(
             url=settings.influx_url,
             token=settings.influx_token.get_secret_value(),
@@ -91,7 +97,7 @@ class MetricsWriter:
         self._write_api: WriteApi = self._client.write_api(
             write_options=WriteOptions(
                 write_type=WriteType.batching,
-                batch_size=settings.influx_batch_size,
+                batch_size=1,  # an item is one of our batches: the library sends it at once
                 flush_interval=settings.influx_flush_interval_ms,
                 max_retries=0,  # retries are ours: a failed batch returns to the buffer
                 max_retry_time=0,
@@ -124,7 +130,8 @@ class MetricsWriter:
             self.totals["produced"] += 1
             self._buffer.append((self.totals["produced"], text.encode()))
             self._trim()
-            self._lock.notify()
+            if len(self._buffer) >= self._batch:
+                self._lock.notify()  # a full batch; otherwise the feeder wakes on its interval
 
     def _trim(self) -> None:
         # Under the lock. A full buffer loses its oldest points, counted.
@@ -163,13 +170,14 @@ class MetricsWriter:
     # --- the feeder thread ---------------------------------------------------------------
 
     def _feed(self) -> None:
-        batch = self._settings.influx_batch_size
+        batch = self._batch
         while True:
             with self._lock:
                 while not self._ready(batch):
                     if self._closing and not self._buffer and not self._in_flight:
                         return
                     self._lock.wait(timeout=self._wait_s())
+                self._flush_at = time.monotonic() + self._flush_s
                 take = min(len(self._buffer), batch)
                 lines = []
                 for _ in range(take):
@@ -181,7 +189,7 @@ class MetricsWriter:
             self._write_api.write(
                 bucket=self._settings.influx_bucket,
                 org=self._settings.influx_org,
-                record=lines,
+                record=b"\n".join(lines),
             )
 
     def _ready(self, batch: int) -> bool:
@@ -191,12 +199,13 @@ class MetricsWriter:
             # One batch at a time probes InfluxDB until it answers.
             return self._in_flight == 0 and time.monotonic() >= self._retry_at
         # Two batches in the library at most: the rest waits here, where it is bounded.
-        return self._in_flight < 2 * batch
+        if self._in_flight >= 2 * batch:
+            return False
+        return len(self._buffer) >= batch or self._closing or time.monotonic() >= self._flush_at
 
     def _wait_s(self) -> float:
-        if self._outage_since is not None:
-            return max(0.01, self._retry_at - time.monotonic())
-        return 1.0
+        due = self._retry_at if self._outage_since is not None else self._flush_at
+        return min(1.0, max(0.005, due - time.monotonic()))
 
     def _written(self, conf: tuple[str, str, str], data: bytes | str) -> None:
         lines = _split_lines(data)
