@@ -394,5 +394,14 @@ def _add_stack_commands() -> None:
 
 _add_stack_commands()
 
+
+def _add_demo_command() -> None:
+    from deploy.demo.command import demo
+
+    main.add_command(demo)
+
+
+_add_demo_command()
+
 if __name__ == "__main__":
     sys.exit(main())

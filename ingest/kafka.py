@@ -78,11 +78,12 @@ async def ensure_topics(settings: Settings) -> list[str]:
 
 
 def make_producer(settings: Settings, **overrides: object) -> AIOKafkaProducer:
-    """A producer that does not lose acknowledged records: acks=all and idempotence."""
+    """A producer that does not lose acknowledged records: acks=all, and idempotence unless
+    the broker lacks it (`OCC_KAFKA_IDEMPOTENCE=false`: the demo's Tansu broker)."""
     options: dict[str, object] = {
         "bootstrap_servers": settings.kafka_bootstrap,
         "acks": "all",
-        "enable_idempotence": True,
+        "enable_idempotence": settings.kafka_idempotence,
         "linger_ms": settings.kafka_linger_ms,
         "max_batch_size": 256 * 1024,
         "client_id": "occupancy",

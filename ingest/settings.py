@@ -28,6 +28,7 @@ class Settings(BaseSettings):
     kafka_partitions: Annotated[int, Field(ge=1, le=1000)] = 6
     kafka_replication: Annotated[int, Field(ge=1, le=10)] = 1
     kafka_linger_ms: Annotated[int, Field(ge=0, le=1000)] = 5
+    kafka_idempotence: bool = True  # off only for brokers without it (Tansu, in the demo)
 
     influx_url: str | None = None  # metrics are off until it is set
     influx_token: SecretStr = SecretStr("")

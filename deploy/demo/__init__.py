@@ -1,0 +1,1 @@
+"""`occupancy demo`: the whole pipeline on one machine, with a live board, in one command."""
