@@ -1,7 +1,9 @@
 """Acknowledgements applied to the open alerts this worker holds, whichever machine holds them.
 
 Every worker follows every ack (processors/acks.py); the one whose tables hold the alert
-applies it, sends the acknowledged alert and keeps it in the machine's changelog. An ack
+applies it, sends the acknowledged alert and keeps it in the machine's changelog. The
+holders are the capacity and data-quality machines (per room) and, with a roster, the
+health-screening (per employee) and building-headcount (per building) machines. An ack
 that no machine here holds yet is kept for a while and tried again on each tick: it may
 name an alert of a room this worker is still restoring, or one it is about to receive in a
 rebalance. Acks of alerts another worker holds simply expire.
@@ -28,7 +30,8 @@ MAX_PENDING = 10_000
 
 class AckHolder(Protocol):
     async def acknowledge(self, ack: AckRecord) -> bool:
-        """Apply `ack` when one of this worker's rooms has its alert open; True if it did."""
+        """Apply `ack` when a machine of this worker, on a partition it owns, has its alert
+        open; True if it did."""
         ...
 
 

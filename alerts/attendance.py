@@ -11,6 +11,9 @@ employee id (never the name); metrics never carry it.
 `OCC_HEADCOUNT_OVER_PLAN_RATIO` × the employees planned in its office today. Every worker
 knows every count (`PresenceBoard`), so only the worker holding the building id's partition
 of the checkin topic runs its machine (table `headcount-alerts`, keyed by building).
+
+Both hold acks (`alerts/acks.py`): the worker whose table holds the open alert, on a
+partition it owns, applies the ack and sends the alert again with `ack` set.
 """
 
 from __future__ import annotations
@@ -20,9 +23,9 @@ from datetime import datetime
 import faust
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
-from alerts.machine import MachineState, event_alert_step, new_alert_id
+from alerts.machine import MachineState, acknowledge, event_alert_step, new_alert_id
 from alerts.notifiers import Fanout
-from ingest.models import Alert, CheckinRecord, utcnow
+from ingest.models import AckInfo, AckRecord, Alert, CheckinRecord, utcnow
 from ingest.roster import Employee
 from ingest.settings import Settings
 from ingest.site import Site
@@ -56,6 +59,24 @@ def screening_reasons(record: CheckinRecord, threshold: float) -> list[str]:
     if record.mask is False:
         reasons.append("no mask")
     return reasons
+
+
+def acknowledge_screening(
+    screenings: Screenings, ack: AckRecord
+) -> tuple[Screenings, list[Alert]] | None:
+    """The screenings after `ack` and the acknowledged alert to send again; None when no
+    screening of the employee has the alert open. An alert acked before is held but not
+    sent again."""
+    for slot, screening in screenings.slots.items():
+        alert = screening.machine.alert
+        if alert is None or alert.alert_id != ack.alert_id:
+            continue
+        machine, alerts = acknowledge(
+            screening.machine, AckInfo(by=ack.by, ts=ack.ts), ack.alert_id
+        )
+        acked = screening.model_copy(update={"machine": machine})
+        return Screenings(slots={**screenings.slots, slot: acked}), alerts
+    return None
 
 
 def over_plan(count: int, planned: int, ratio: float) -> bool:
@@ -137,6 +158,22 @@ class HealthScreening:
             if slots != screenings.slots:
                 self._ownership.store(self.employees, key, Screenings(slots=slots))
             await self._send(sent)
+
+    async def acknowledge(self, ack: AckRecord) -> bool:
+        """Acknowledge the open `health_screening` alert `ack` names, if this worker has it."""
+        for key, screenings in list(self.employees.items()):
+            applied = acknowledge_screening(screenings, ack)
+            if applied is None:
+                continue
+            # A store may still hold employees whose partition moved on: the owner applies it.
+            if self._ownership.partition_of(key) not in self._ownership.owned():
+                return False
+            after, alerts = applied
+            if after != screenings:
+                self._ownership.store(self.employees, key, after)
+            await self._send(alerts)
+            return True
+        return False
 
     async def _send(self, alerts: list[Alert]) -> None:
         for alert in alerts:
@@ -225,3 +262,19 @@ class BuildingHeadcount:
             self._ownership.store(self.buildings, key, after)
         for alert in alerts:
             await self._notifiers.send(alert)
+
+    async def acknowledge(self, ack: AckRecord) -> bool:
+        """Acknowledge the open `building_headcount` alert `ack` names, if this worker runs
+        its building's machine."""
+        for key, machine in list(self.buildings.items()):
+            if machine.alert is None or machine.alert.alert_id != ack.alert_id:
+                continue
+            if self._ownership.partition_of(key) not in self._ownership.owned():
+                return False
+            after, alerts = acknowledge(machine, AckInfo(by=ack.by, ts=ack.ts), ack.alert_id)
+            if after != machine:
+                self._ownership.store(self.buildings, key, after)
+            for alert in alerts:
+                await self._notifiers.send(alert)
+            return True
+        return False
