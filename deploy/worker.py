@@ -13,7 +13,7 @@ from typing import Any
 import faust
 from aiokafka import AIOKafkaProducer
 
-from alerts.acks import AckBook
+from alerts.acks import AckBook, AckHolder
 from alerts.attendance import BuildingHeadcount, HealthScreening
 from alerts.capacity import CapacityAlerts
 from alerts.notifiers import Fanout, KafkaNotifier, MqttNotifier, Notifier, WebhookNotifier
@@ -103,7 +103,10 @@ class Workers:
             )
             self.app.task(self._follow_presence)
         self.acks = AckFollower(settings)
-        self.ack_book = AckBook(self.app, settings, [self.capacity, self.quality])
+        holders: list[AckHolder] = [self.capacity, self.quality]
+        if self.attendance is not None:
+            holders += [self.health, self.headcount]
+        self.ack_book = AckBook(self.app, settings, holders)
         self.acks.listeners.append(self.ack_book.on_ack)
         self.policy.listeners.append(self._rerate_soon)
         self.app.task(self._start_channels)
