@@ -1,0 +1,1 @@
+"""Grafana as code: the dashboards (generated JSON), file provisioning and API provisioning."""
