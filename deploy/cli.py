@@ -386,6 +386,19 @@ def report_presence(building: str) -> None:
     Console(width=200).print(table)
 
 
+@main.group()
+def grafana() -> None:
+    """Grafana: the InfluxDB datasource, the Occupancy folder and the dashboards."""
+
+
+@grafana.command("provision")
+def grafana_provision() -> None:
+    """Create or update them in Grafana at OCC_GRAFANA_URL through its API (idempotent)."""
+    from deploy.grafana.provision import print_summary, provision
+
+    print_summary(provision(_settings()))
+
+
 def _add_stack_commands() -> None:
     from deploy.local.commands import stack
 
