@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import faust
 from pydantic import ValidationError
@@ -41,6 +41,9 @@ class RoomMetrics:
         self._site = site
         self._occupancy = occupancy
         self._sink = sink
+        # The cumulative entered/exited at each room's last point: `entries`/`exits` are the
+        # growth since (a room first seen here starts from what it has).
+        self._flows: dict[tuple[str, str], tuple[int, int]] = {}
         occupancy.state_handlers.append(self.on_states)
         app.timer(interval=settings.metrics_heartbeat_s)(self.heartbeat)
 
@@ -63,6 +66,12 @@ class RoomMetrics:
     def write(self, state: RoomState) -> None:
         room = self._site.room(state.building, state.room)
         counted = self._occupancy.counted(state.building, state.room)
+        now = (counted.entered, counted.exited)
+        before = self._flows.get((state.building, state.room), now)
+        self._flows[(state.building, state.room)] = now
+        # A reset takes the cumulative counts back to 0: what came after it is all new.
+        entries = now[0] - before[0] if now[0] >= before[0] else now[0]
+        exits = now[1] - before[1] if now[1] >= before[1] else now[1]
         self._sink.write(
             "room_occupancy",
             {
@@ -80,6 +89,8 @@ class RoomMetrics:
                 "status": state.status,
                 "entered": counted.entered,
                 "exited": counted.exited,
+                "entries": entries,
+                "exits": exits,
             },
             state.ts,
         )
@@ -110,6 +121,9 @@ class AttendanceMetrics:
         self._sink = sink
         self._keep = timedelta(days=settings.attendance_lookback_days + 1)
         self._days: dict[str, DailyRecord] = {}
+        # `present` per (building, unit) at the last point, with its date: check-ins are
+        # the growth since (a unit first seen here starts from what it has, not from 0).
+        self._present: dict[tuple[str, str], tuple[date, int]] = {}
         self.caught_up = asyncio.Event()
         app.task(self._follow)
         app.timer(interval=settings.metrics_heartbeat_s)(self.heartbeat)
@@ -161,6 +175,14 @@ class AttendanceMetrics:
             elif record is not None and record.present:
                 left[unit] = left.get(unit, 0) + 1
         for totals in unit_totals(rows):
+            before = self._present.get((building.id, totals.unit))
+            if before is None:
+                checkins = 0
+            elif before[0] != day:
+                checkins = totals.present  # a new day starts from nobody
+            else:
+                checkins = max(0, totals.present - before[1])
+            self._present[(building.id, totals.unit)] = (day, totals.present)
             self._sink.write(
                 "attendance",
                 {"building": building.id, "unit": totals.unit},
@@ -172,6 +194,7 @@ class AttendanceMetrics:
                     "wfh": totals.wfh,
                     "checked_in": inside.get(totals.unit, 0),
                     "checked_out": left.get(totals.unit, 0),
+                    "checkins": checkins,
                 },
                 now,
             )

@@ -184,9 +184,8 @@ def room_detail() -> Json:
         f'FROM "room_occupancy" {where}'
     )
     flows = (
-        'SELECT non_negative_difference(last("entered")) AS "entries", '
-        'non_negative_difference(last("exited")) AS "exits" '
-        f'FROM "room_occupancy" {where} GROUP BY time($__interval) fill(previous)'
+        'SELECT sum("entries") AS "entries", sum("exits") AS "exits" '
+        f'FROM "room_occupancy" {where} GROUP BY time($__interval) fill(0)'
     )
     heat = (
         'SELECT mean("utilization") AS "utilization" '
@@ -226,9 +225,8 @@ def room_detail() -> Json:
                         bars=True,
                         signed=True,
                         overrides=[_negative_y("exits")],
-                        description="People through the doors per interval: the increase of "
-                        "the cumulative `entered`/`exited` fields (NON_NEGATIVE_DIFFERENCE; "
-                        "the interval of a daily reset shows nothing).",
+                        description="People through the doors per interval: the sum of "
+                        "`entries`/`exits`, each point's growth since the room's previous one.",
                     ),
                     12,
                     10,
@@ -288,8 +286,8 @@ def attendance() -> Json:
         "WHERE $timeFilter GROUP BY time(1d) fill(0) tz('$tz')"
     )
     check_ins = (
-        'SELECT non_negative_difference(last("present")) AS "check-ins" FROM "attendance" '
-        f'WHERE {BUILDING} AND $timeFilter GROUP BY time(15m), "unit" fill(previous)'
+        'SELECT sum("checkins") AS "check-ins" FROM "attendance" '
+        f'WHERE {BUILDING} AND $timeFilter GROUP BY time(15m), "unit" fill(0)'
     )
     panels = _layout(
         [
@@ -339,7 +337,7 @@ def attendance() -> Json:
                         bars=True,
                         stacked=True,
                         description="Employees coming in for the first time that day, per "
-                        "unit: the increase of `present` in each 15 minutes.",
+                        "unit, in each 15 minutes (the `checkins` counted between points).",
                     ),
                     24,
                     9,

@@ -9,6 +9,7 @@ every tag and field stored: none may be there.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import json
 import time
@@ -20,9 +21,13 @@ from typing import Any
 
 import pytest
 
+from deploy.grafana.dashboards import interval_ms, queries
 from ingest.models import Alert
 from ingest.roster import load_roster
+from ingest.settings import Settings
 from ingest.site import Site
+from processors.attendance import read_latest
+from processors.attendance_rules import DailyRecord
 from tests.support.influx import InfluxDb
 from tests.support.mqtt import Collector, publish
 from tests.support.pipeline import Pipeline
@@ -49,6 +54,12 @@ class Scenario:
     duplicates: int
     gaps: int
     rejected: dict[str, int]
+    # Known once played: from the alerts the pipeline sent over MQTT, and from the day
+    # records in Kafka (the rules' own output, not the metrics' path).
+    active_alerts: int = 0
+    unacknowledged: int = 0
+    planned_wfo: int = 0
+    late: int = 0
 
 
 def _door(prefix: str, room: str, seq: int, entered: int, exited: int) -> tuple[str, bytes]:
@@ -148,6 +159,7 @@ def played(
     try:
         pipeline.bridge()
         pipeline.worker()
+        time.sleep(2.5)  # heartbeats first: entries and check-ins count up from a zero
         publish(pipeline.mqtt_url, doors + bad + taps, f"pub-{pipeline.tag}")
 
         def capacity() -> list[Alert]:
@@ -177,6 +189,21 @@ def played(
 
         _until(settled, 90, "the scenario's figures in InfluxDB")
         time.sleep(2.5)  # one more pipeline interval: every counter written
+        latest: dict[tuple[str, str], Alert] = {}
+        for _, payload, _ in collector.messages():
+            alert = Alert.model_validate_json(payload)
+            if alert.building == BUILDING:
+                latest[(alert.room or "", alert.kind)] = alert
+        active = [a for a in latest.values() if a.state == "active"]
+        scenario.active_alerts = len(active)
+        scenario.unacknowledged = sum(1 for a in active if a.ack is None)
+        building = sample_site.building(BUILDING)
+        assert building is not None
+        today = datetime.now(building.zone).date()
+        scenario.planned_wfo = roster.planned_wfo(BUILDING, today)
+        settings = Settings(kafka_bootstrap=pipeline.bootstrap, kafka_topic_prefix=pipeline.topics)
+        days = asyncio.run(read_latest(settings, "attendance", DailyRecord)).values()
+        scenario.late = sum(1 for d in days if d.date == today and d.late_minutes > 0)
         yield db, scenario, pipeline
     finally:
         collector.close()
@@ -283,3 +310,110 @@ def test_no_employee_identifier_or_name_is_stored(
     text = "\n".join(stored)
     found = [e for e in scenario.employees if e in text] + [n for n in scenario.names if n in text]
     assert found == []
+
+
+# --- every query of every dashboard, on what the scenario wrote ----------------------------
+
+
+def _panels(db: InfluxDb) -> dict[tuple[str, str, str], list[dict[str, Any]]]:
+    """Every panel, annotation and variable query rendered as Grafana would for the last
+    hour (or the panel's own range), building hq-jakarta and room OVER, and its rows."""
+    end = datetime.now(UTC) + timedelta(minutes=1)
+    variables = {"building": BUILDING, "room": OVER, "tz": "Asia/Jakarta"}
+    answers = {}
+    for q in queries():
+        start = end - timedelta(hours=1)
+        if q.time_override is not None:
+            start = end - timedelta(milliseconds=interval_ms(q.time_override))
+        answers[(q.dashboard, q.panel, q.ref_id)] = db.rows(q.render(variables, start, end))
+    return answers
+
+
+def _one(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    assert len(rows) == 1, rows
+    return rows[0]
+
+
+def _total(rows: list[dict[str, Any]], column: str, **tags: str) -> float:
+    picked = [r for r in rows if all(r.get(k) == v for k, v in tags.items())]
+    return sum(r[column] or 0 for r in picked)
+
+
+def test_every_dashboard_query_returns_what_the_scenario_implies(
+    played: tuple[InfluxDb, Scenario, Pipeline],
+) -> None:
+    db, sc, _ = played
+    panels = _panels(db)
+    empty = [key for key, rows in panels.items() if not rows]
+    assert empty == []  # every panel, annotation and variable has something to show
+    inside = CHECKED_IN - CHECKED_OUT + 1
+    came = CHECKED_IN + 1
+
+    overview = "Building overview"
+    people = _one(panels[(overview, "People in the building", "A")])
+    assert (people["in the building"], people["planned WFO"]) == (inside, sc.planned_wfo)
+    assert _one(panels[(overview, "People in rooms", "A")])["in rooms"] == sum(sc.counts.values())
+    assert _one(panels[(overview, "Rooms over limit", "A")])["rooms over limit"] == 1
+    assert _one(panels[(overview, "Active alerts", "A")])["active"] == sc.active_alerts
+    gauge = {
+        r["room"]: r["utilization"] for r in panels[(overview, "Occupancy against limit", "A")]
+    }
+    assert gauge[OVER] == pytest.approx(sc.counts[OVER] / sc.limits[OVER], 1e-3)
+    rooms_now = {r["room"]: r for r in panels[(overview, "Rooms now", "A")]}
+    assert {room: rooms_now[room]["count"] for room in sc.counts} == sc.counts
+    assert rooms_now[OVER]["status"] == "over"
+
+    room = "Room detail"
+    now = _one(panels[(room, "Now", "A")])
+    assert (now["count"], now["limit"], now["free"]) == (sc.counts[OVER], sc.limits[OVER], 0)
+    flows = panels[(room, "Entries and exits", "A")]
+    assert (_total(flows, "entries"), _total(flows, "exits")) == (sc.counts[OVER], 0)
+    assert (
+        max(r["count"] or 0 for r in panels[(room, "Count against limit", "A")]) == sc.counts[OVER]
+    )
+    marks = panels[(room, "Alerts", "")]
+    assert {m["kind"] for m in marks} == {"capacity"}
+
+    attendance = "Attendance"
+    today = _one(panels[(attendance, "Today", "A")])
+    assert today["in the building"] == inside
+    assert today["present"] == came
+    assert today["planned WFO"] == sc.planned_wfo
+    assert (today["late"], today["absent"]) == (sc.late, 0)
+    per_unit = panels[(attendance, "Present against planned WFO per unit", "A")]
+    assert (_total(per_unit, "present"), _total(per_unit, "planned WFO")) == (came, sc.planned_wfo)
+    days = panels[(attendance, "Late and absent per day", "A")]
+    assert (days[-1]["late"], days[-1]["absent"]) == (sc.late, 0)
+    assert _total(panels[(attendance, "Check-ins per quarter hour", "A")], "check-ins") == came
+
+    alerts = "Alerts"
+    assert _one(panels[(alerts, "Active", "A")])["active"] == sc.active_alerts
+    unacked = panels[(alerts, "Active", "B")]
+    assert (_one(unacked)["unacknowledged"] if unacked else 0) == sc.unacknowledged
+    ack = _one(panels[(alerts, "Time to acknowledge", "A")])
+    assert ack["acknowledged"] == 1 and ack["mean"] > 0
+    kinds = {r["kind"] for r in panels[(alerts, "Alerts now", "A")]}
+    assert {"capacity", "sequence_gap", "health_screening"} <= kinds
+
+    health = "Pipeline health"
+    flow = panels[(health, "Throughput", "A")]
+    assert _total(flow, "events/s", component="occupancy") * 10 == pytest.approx(sc.door_messages)
+    assert _one(panels[(health, "In the time range", "A")])["rejected messages"] == sum(
+        sc.rejected.values()
+    )
+    writes = _one(panels[(health, "In the time range", "B")])
+    assert (writes["metric points dropped"], writes["failed writes"]) == (0, 0)
+    reasons = panels[(health, "Rejects by reason", "A")]
+    assert {r: _total(reasons, "rejected", reason=r) for r in sc.rejected} == sc.rejected
+    assert _total(panels[(health, "Rejects by reason", "B")], "unknown employee") == 1
+    quality = panels[(health, "Duplicates and gaps", "A")]
+    assert (_total(quality, "duplicates"), _total(quality, "sequence gaps")) == (
+        sc.duplicates,
+        sc.gaps,
+    )
+    lag = panels[(health, "Lag", "A")]
+    assert {r["component"] for r in lag} == {"bridge", "occupancy", "attendance"}
+
+    buildings = {r["value"] for r in panels[(overview, "building", "")]}
+    assert buildings == {"hq-jakarta", "ro-makassar"}
+    assert OVER in {r["value"] for r in panels[(overview, "room", "")]}
