@@ -13,7 +13,7 @@ ingest.roster) and applies the rules as README "Attendance rosters" states them;
 imports nothing of processors. The worker's output is read back raw from Kafka and through
 `occupancy report attendance`, and must equal it exactly.
 
-Past days, as in the week test test_attendance_worker.py had before: the bridge accepts past
+Past days, as the earlier five-employee week test handled them: the bridge accepts past
 kiosk times, and the rules would count a tap more than `OCC_ATTENDANCE_MAX_CLOCK_SKEW_S` from
 its arrival at the arrival time, so that tolerance is widened to 30 days. The worker closes
 every ended day of the last `OCC_ATTENDANCE_LOOKBACK_DAYS` (12 covers last week) on its first
