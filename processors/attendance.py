@@ -156,6 +156,9 @@ class Attendance:
         self._rules = tap_rules(settings)
         self.unknown_employees = 0
         self.taps = 0
+        # One employee's read → store → send at a time: the day-end timer sends while the
+        # agent applies taps, and a day sent by one must not overtake the other's newer copy.
+        self._step = asyncio.Lock()
         self.tap_handlers: list[TapHandler] = []
         self.checkin_topic = app.topic(
             settings.kafka_topic("checkin"),
@@ -198,6 +201,12 @@ class Attendance:
         if employee is None:
             await self._unknown(record)
             return
+        async with self._step:
+            after = await self._apply(record, employee)
+        for handle in self.tap_handlers:
+            await handle(record, employee, after)
+
+    async def _apply(self, record: CheckinRecord, employee: Employee) -> DailyRecord:
         key = employee.id.encode()
         before = self.employees.get(key) or EmployeeDays()
         day = tap_date(record, employee, self._site, self._rules)
@@ -215,8 +224,7 @@ class Attendance:
         if after != current:
             days = before.model_copy(update={"days": {**before.days, day: after}})
             await self._save(key, before, days, [after])
-        for handle in self.tap_handlers:
-            await handle(record, employee, after)
+        return after
 
     async def close_days(self) -> None:
         """Close the days that ended, for the employees whose partition this worker holds."""
@@ -228,20 +236,24 @@ class Attendance:
             key = employee.id.encode()
             if self.ownership.partition_of(key) not in mine:
                 continue
-            before = self.employees.get(key) or EmployeeDays()
-            after, changed, findings = close_due(
-                before,
-                employee,
-                now,
-                self._roster,
-                self._site,
-                self._rules,
-                self._settings.attendance_lookback_days,
-            )
-            for finding in findings:
-                _log_finding(finding)
-            if after != before:
-                await self._save(key, before, after, changed)
+            async with self._step:
+                await self._close(key, employee, now)
+
+    async def _close(self, key: bytes, employee: Employee, now: datetime) -> None:
+        before = self.employees.get(key) or EmployeeDays()
+        after, changed, findings = close_due(
+            before,
+            employee,
+            now,
+            self._roster,
+            self._site,
+            self._rules,
+            self._settings.attendance_lookback_days,
+        )
+        for finding in findings:
+            _log_finding(finding)
+        if after != before:
+            await self._save(key, before, after, changed)
 
     async def _save(
         self, key: bytes, before: EmployeeDays, after: EmployeeDays, changed: list[DailyRecord]
