@@ -416,5 +416,14 @@ def _add_demo_command() -> None:
 
 _add_demo_command()
 
+
+def _add_simulate_command() -> None:
+    from deploy.simulator.command import simulate
+
+    main.add_command(simulate)
+
+
+_add_simulate_command()
+
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,0 +1,200 @@
+"""`occupancy simulate` as an operator runs it: the summary, the JSON lines, the errors, and
+the day and the load published on the real Mosquitto at the pace asked for."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from ingest.models import DoorEvent
+from tests.support.mqtt import Collector
+
+SAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "sample"
+PAST_MONDAY = "2026-11-23"  # a day published must be over: no message may be from the future
+FILES = {
+    "OCC_SITE_FILE": str(SAMPLE / "site.yaml"),
+    "OCC_ROSTER_FILE": str(SAMPLE / "roster.yaml"),
+}
+
+
+def occupancy(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("OCC_")}
+    return subprocess.run(
+        [sys.executable, "-m", "deploy.cli", *args],
+        env={**clean, "COLUMNS": "160", **FILES, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def test_dry_run_says_who_comes_what_is_sent_and_which_rooms_go_over() -> None:
+    result = occupancy("simulate", "--dry-run", "--date", "2026-11-30", "--fault", "gaps")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "Simulated day 2026-11-30 (Monday)" in out
+    assert "at speed 60 it takes 14.0 min" in out  # 06:00 WITA to 19:00 WIB
+    for heading in ("Scheduled in the office", "Messages", "Rooms: expected peak"):
+        assert heading in out
+    rows = [[c.strip() for c in line.split("│")[1:-1]] for line in out.splitlines() if "│" in line]
+    assert ["hq-jakarta", "A", "121", "114", "7", "07:06", "16:48"] in rows  # group A's Monday
+    assert ["hq-jakarta", "f2-meeting-a", "10", "11", "13:02", "0", "over"] in rows
+    assert "lost (never published)" in out
+    assert "fault gaps: hq-jakarta loses" in out
+
+
+def test_json_lines_are_the_same_bytes_for_the_same_seed() -> None:
+    args = ("simulate", "--json", "--date", "2026-11-30", "--start", "07:00", "--end", "09:00")
+    first = occupancy(*args, "--seed", "7")
+    again = occupancy(*args, "--seed", "7")
+    other = occupancy(*args, "--seed", "8")
+    assert first.returncode == 0, first.stderr
+    assert first.stdout == again.stdout
+    assert first.stdout != other.stdout
+    lines = [json.loads(line) for line in first.stdout.splitlines()]
+    assert [line["at"] for line in lines] == sorted(line["at"] for line in lines)
+    kinds = {line["kind"] for line in lines}
+    assert {"door", "heartbeat", "check_in"} <= kinds
+    doors = [line for line in lines if "/door/" in line["topic"]]
+    for line in doors:
+        DoorEvent.model_validate_json(json.dumps(line["payload"]))
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "says"),
+    [
+        ((), {"OCC_ROSTER_FILE": ""}, "OCC_ROSTER_FILE is not set"),
+        (("--date", "2099-01-05"), {}, "ahead of the clock"),
+        (("--start", "9am"), {}, "--start '9am' is not a time of day"),
+        (("--rate", "10"), {}, "both --rate and --duration"),
+        (("--date", PAST_MONDAY), {"OCC_MQTT_URL": "mqtt://127.0.0.1:1"}, "Cannot reach"),
+    ],
+)
+def test_mistakes_are_one_sentence_and_exit_status_2(
+    args: tuple[str, ...], env: dict[str, str], says: str
+) -> None:
+    environment = {k: v for k, v in {**FILES, **env}.items() if v}
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("OCC_")}
+    result = subprocess.run(
+        [sys.executable, "-m", "deploy.cli", "simulate", *args],
+        env={**clean, **environment},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2, result.stderr
+    assert says in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def _collector(stack_env: dict[str, str], prefix: str) -> Collector:
+    return Collector(stack_env["OCC_MQTT_URL"], [f"{prefix}/#"], f"watch-{uuid.uuid4().hex[:8]}")
+
+
+def test_a_day_reaches_the_broker_whole_in_order_at_its_pace(stack_env: dict[str, str]) -> None:
+    prefix = f"t{uuid.uuid4().hex[:8]}/occupancy"
+    env = {"OCC_MQTT_URL": stack_env["OCC_MQTT_URL"], "OCC_MQTT_PREFIX": prefix}
+    # 07:00 WITA to 08:30 WIB: two and a half simulated hours, five real seconds at 1800.
+    args = ("--date", PAST_MONDAY, "--start", "07:00", "--end", "08:30", "--seed", "5")
+    expected = occupancy("simulate", "--json", *args, env=env)
+    assert expected.returncode == 0, expected.stderr
+    planned = [json.loads(line) for line in expected.stdout.splitlines()]
+    collector = _collector(stack_env, prefix)
+    try:
+        started = time.monotonic()
+        result = occupancy("simulate", "--speed", "1800", *args, env=env)
+        took = time.monotonic() - started
+        assert result.returncode == 0, result.stderr
+        got = collector.wait_for(lambda m: len(m) >= len(planned), timeout=30)
+    finally:
+        collector.close()
+    assert 5.0 <= took < 30, took
+    assert "event=simulate_done" in result.stderr and f"acked={len(planned)}" in result.stderr
+    received = [(topic, json.loads(payload)) for topic, payload, _ in got]
+    assert received == [(p["topic"], p["payload"]) for p in planned]
+
+
+def test_load_mode_keeps_the_rate_with_valid_numbering(stack_env: dict[str, str]) -> None:
+    prefix = f"t{uuid.uuid4().hex[:8]}/occupancy"
+    env = {"OCC_MQTT_URL": stack_env["OCC_MQTT_URL"], "OCC_MQTT_PREFIX": prefix}
+    collector = _collector(stack_env, prefix)
+    try:
+        before = datetime.now(UTC)
+        started = time.monotonic()
+        result = occupancy("simulate", "--rate", "1000", "--duration", "3", env=env)
+        took = time.monotonic() - started
+        assert result.returncode == 0, result.stderr
+        got = collector.wait_for(lambda m: len(m) >= 3000, timeout=30)
+    finally:
+        collector.close()
+    after = datetime.now(UTC)
+    assert len(got) == 3000
+    assert 3.0 <= took < 15, took
+    seqs: dict[str, list[int]] = defaultdict(list)
+    inside: dict[str, int] = defaultdict(int)
+    for topic, payload, _ in got:
+        event = DoorEvent.model_validate_json(payload)
+        assert before - timedelta(seconds=1) <= event.ts <= after
+        seqs[topic].append(event.seq)
+        room = topic.rsplit("/door/", 1)[0]
+        inside[room] += event.entered - event.exited
+        assert inside[room] >= 0
+    assert len(seqs) == 21  # every sensor of the sample site, in turn
+    assert all(s == list(range(len(s))) for s in seqs.values())
+    assert max(len(s) for s in seqs.values()) - min(len(s) for s in seqs.values()) <= 1
+
+
+def test_sigterm_stops_publishing_and_exits_cleanly(
+    stack_env: dict[str, str], tmp_path: Path
+) -> None:
+    prefix = f"t{uuid.uuid4().hex[:8]}/occupancy"
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("OCC_")}
+    log = tmp_path / "simulate.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "deploy.cli",
+                "simulate",
+                "--date",
+                PAST_MONDAY,
+                "--speed",
+                "60",
+            ],
+            env={
+                **clean,
+                **FILES,
+                "OCC_MQTT_URL": stack_env["OCC_MQTT_URL"],
+                "OCC_MQTT_PREFIX": prefix,
+            },
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while "event=mqtt_connected" not in log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(1)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(15) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+    text = log.read_text()
+    assert "event=simulate_done" in text and "stopped=True" in text, text
