@@ -163,7 +163,8 @@ class Bridge:
         if address.username:
             client.username_pw_set(address.username, address.password)
         if address.tls:
-            client.tls_set(cert_reqs=ssl.CERT_REQUIRED)
+            ca_file = self._settings.mqtt_ca_file  # the system's CAs when unset; host name checked
+            client.tls_set(ca_certs=str(ca_file) if ca_file else None, cert_reqs=ssl.CERT_REQUIRED)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message

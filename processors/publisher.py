@@ -33,7 +33,10 @@ class MqttPublisher:
         if address.username:
             self._client.username_pw_set(address.username, address.password)
         if address.tls:
-            self._client.tls_set(cert_reqs=ssl.CERT_REQUIRED)
+            ca_file = settings.mqtt_ca_file  # the system's CAs when unset; host name checked
+            self._client.tls_set(
+                ca_certs=str(ca_file) if ca_file else None, cert_reqs=ssl.CERT_REQUIRED
+            )
         self._client.max_queued_messages_set(100_000)
         self._client.max_inflight_messages_set(1000)
         self._client.reconnect_delay_set(min_delay=1, max_delay=30)
