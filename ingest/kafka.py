@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import ssl
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
+from ingest.errors import ConfigError
 from ingest.logs import kv
 from ingest.settings import Settings
 
@@ -50,7 +53,7 @@ def topic_names(settings: Settings) -> list[str]:
 
 async def ensure_topics(settings: Settings) -> list[str]:
     """Create every pipeline topic that is missing (never rely on broker auto-create)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    admin = make_admin(settings)
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -77,6 +80,12 @@ async def ensure_topics(settings: Settings) -> list[str]:
         await admin.close()
 
 
+def make_admin(settings: Settings) -> AIOKafkaAdminClient:
+    return AIOKafkaAdminClient(
+        bootstrap_servers=settings.kafka_bootstrap, **kafka_security(settings)
+    )
+
+
 def make_producer(settings: Settings, **overrides: object) -> AIOKafkaProducer:
     """A producer that does not lose acknowledged records: acks=all, and idempotence unless
     the broker lacks it (`OCC_KAFKA_IDEMPOTENCE=false`: the demo's Tansu broker)."""
@@ -87,6 +96,7 @@ def make_producer(settings: Settings, **overrides: object) -> AIOKafkaProducer:
         "linger_ms": settings.kafka_linger_ms,
         "max_batch_size": 256 * 1024,
         "client_id": "occupancy",
+        **kafka_security(settings),
     }
     options.update(overrides)
     return AIOKafkaProducer(**options)
@@ -101,4 +111,37 @@ def broadcast_consumer(settings: Settings, name: str) -> AIOKafkaConsumer:
         group_id=None,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
+        **kafka_security(settings),
     )
+
+
+def kafka_security(settings: Settings) -> dict[str, Any]:
+    """The aiokafka options for `OCC_KAFKA_SECURITY_PROTOCOL` (none for PLAINTEXT)."""
+    protocol = settings.kafka_security_protocol
+    if protocol == "PLAINTEXT":
+        return {}
+    options: dict[str, Any] = {"security_protocol": protocol}
+    if protocol in ("SSL", "SASL_SSL"):
+        options["ssl_context"] = _ssl_context(settings)
+    if protocol in ("SASL_PLAINTEXT", "SASL_SSL"):
+        if not settings.kafka_sasl_username:
+            raise ConfigError(
+                f"Setting OCC_KAFKA_SASL_USERNAME is not set: {protocol} needs a user name."
+            )
+        options["sasl_mechanism"] = settings.kafka_sasl_mechanism
+        options["sasl_plain_username"] = settings.kafka_sasl_username
+        options["sasl_plain_password"] = settings.kafka_sasl_password.get_secret_value()
+    return options
+
+
+def _ssl_context(settings: Settings) -> ssl.SSLContext:
+    """Verifies the broker's certificate and host name against OCC_KAFKA_SSL_CA_FILE, or
+    against the system's CAs when it is unset."""
+    ca_file = settings.kafka_ssl_ca_file
+    try:
+        return ssl.create_default_context(cafile=ca_file)
+    except OSError as exc:  # ssl.SSLError is one too
+        raise ConfigError(
+            f"Setting OCC_KAFKA_SSL_CA_FILE names {ca_file}, which is not a readable CA file"
+            f" ({exc.strerror or exc})."
+        ) from None

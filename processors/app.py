@@ -5,7 +5,9 @@ from __future__ import annotations
 import importlib.util
 
 import faust
+from faust.types.auth import CredentialsT
 
+from ingest.kafka import kafka_security
 from ingest.settings import Settings
 
 
@@ -21,6 +23,7 @@ def build_app(settings: Settings) -> faust.App:
     return faust.App(
         f"{settings.kafka_topic_prefix}-workers",
         broker=[f"kafka://{server.strip()}" for server in settings.kafka_bootstrap.split(",")],
+        broker_credentials=broker_credentials(settings),
         store=store_url(settings),
         datadir=str(settings.worker_data_dir),
         topic_partitions=settings.kafka_partitions,
@@ -36,3 +39,20 @@ def build_app(settings: Settings) -> faust.App:
         web_enabled=False,
         autodiscover=False,
     )
+
+
+def broker_credentials(settings: Settings) -> CredentialsT | None:
+    """The Kafka TLS/SASL settings in Faust's form; None for PLAINTEXT."""
+    options = kafka_security(settings)
+    match options.get("security_protocol"):
+        case "SSL":
+            return faust.SSLCredentials(options["ssl_context"])
+        case "SASL_PLAINTEXT" | "SASL_SSL":
+            # Faust picks SASL_SSL over SASL_PLAINTEXT by whether a context is given.
+            return faust.SASLCredentials(
+                username=options["sasl_plain_username"],
+                password=options["sasl_plain_password"],
+                ssl_context=options.get("ssl_context"),
+                mechanism=options["sasl_mechanism"],
+            )
+    return None
