@@ -1,0 +1,1 @@
+"""Small programs for the people who integrate with the pipeline, to copy and adapt."""
