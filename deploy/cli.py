@@ -417,6 +417,15 @@ def _add_demo_command() -> None:
 _add_demo_command()
 
 
+def _add_devices_command() -> None:
+    from deploy.devices import devices
+
+    main.add_command(devices)
+
+
+_add_devices_command()
+
+
 def _add_simulate_command() -> None:
     from deploy.simulator.command import simulate
 
