@@ -119,6 +119,13 @@ class Demo:
             env["OCC_KAFKA_PARTITIONS"] = "3"
         env.setdefault("OCC_SITE_FILE", str(SAMPLE / "site.yaml"))
         env.setdefault("OCC_ROSTER_FILE", str(SAMPLE / "roster.yaml"))
+        # The simulator replays a past office day, compressed: kiosk times that old are
+        # kept, and the alert timers (on wall time) shrink with the speed.
+        speed = max(self.options.speed, 1.0)
+        env.setdefault("OCC_ATTENDANCE_MAX_CLOCK_SKEW_S", str(14 * 86400))
+        env.setdefault("OCC_ALERT_MIN_DWELL_S", f"{max(1.0, 60 / speed):g}")
+        env.setdefault("OCC_ALERT_REMINDER_S", f"{max(30.0, 600 / speed):g}")
+        env.setdefault("OCC_ALERT_TICK_S", "2")
         # A fresh store per demo: the embedded broker forgets everything when it stops.
         env["OCC_WORKER_DATA_DIR"] = str(self.run_dir / "worker")
         if "board_port" in Settings.model_fields and "OCC_BOARD_PORT" not in env:

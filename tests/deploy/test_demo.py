@@ -1,0 +1,113 @@
+"""`occupancy demo`, headless, as a newcomer would run it: nothing configured, so it starts
+its embedded brokers (amqtt, Tansu), the bridge, a worker and the simulator; alerts fire,
+the web board's JSON shows people in rooms, and when it ends no process is left behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _clean_env() -> dict[str, str]:
+    """The environment of a fresh shell: no OCC_* setting at all."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("OCC_")}
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with Path(f"/proc/{pid}/stat").open() as stat:
+            return stat.read().split()[2] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def _processes_mentioning(text: str) -> list[int]:
+    """Live processes whose command line or environment mention `text`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            seen = (entry / "cmdline").read_bytes() + (entry / "environ").read_bytes()
+        except OSError:
+            continue
+        if text.encode() in seen and _alive(int(entry.name)):
+            found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.integration
+def test_the_demo_runs_alone_and_leaves_nothing_behind(tmp_path: Path) -> None:
+    out = tmp_path / "demo.out"
+    err = tmp_path / "demo.err"
+    with out.open("wb") as stdout, err.open("wb") as stderr:
+        demo = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "deploy.cli",
+                "demo",
+                "--headless",
+                "--speed",
+                "600",
+                "--duration",
+                "75",
+            ],
+            cwd=tmp_path,  # a fresh directory: its .run/ is the demo's own
+            env=_clean_env(),
+            stdout=stdout,
+            stderr=stderr,
+        )
+    board: dict[str, Any] = {}
+
+    def poll_board() -> None:
+        # The web board is up once the worker is; its JSON must show people in rooms.
+        deadline = time.monotonic() + 240
+        while demo.poll() is None and time.monotonic() < deadline:
+            text = err.read_text(errors="replace")
+            url = next((w for w in text.split() if w.startswith("http://")), None)
+            if url is not None:
+                api = url.replace("/building/", "/api/buildings/")
+                try:
+                    with urllib.request.urlopen(api, timeout=5) as answer:
+                        data = json.loads(answer.read())
+                    if any(r.get("count", 0) > 0 for r in data.get("rooms", [])):
+                        board.update(data)
+                        return
+                except OSError:
+                    pass
+            time.sleep(1)
+
+    watcher = threading.Thread(target=poll_board, daemon=True)
+    watcher.start()
+    try:
+        demo.wait(timeout=400)
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+    watcher.join(timeout=5)
+    log = err.read_text(errors="replace")
+    assert demo.returncode == 0, log[-3000:]
+    result = json.loads(out.read_text().strip().splitlines()[-1])
+    assert result["embedded"] == ["mqtt", "kafka"]
+    assert result["exit_codes"] == {"simulator": 0, "worker": 0, "bridge": 0} or (
+        result["exit_codes"]["worker"] == 0 and result["exit_codes"]["bridge"] == 0
+    ), result
+    assert result["alerts"] > 0, log[-3000:]
+    assert result["rooms_with_people"] > 0
+    assert board, f"the web board never showed a room with people ({result['board_url']})"
+    time.sleep(1)
+    assert [p for p in result["pids"] if _alive(p)] == []
+    assert _processes_mentioning(result["run_dir"]) == []
