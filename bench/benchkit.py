@@ -36,7 +36,7 @@ def mqtt_client(settings: Settings, client_id: str, *, clean: bool = True) -> mq
     if address.username:
         client.username_pw_set(address.username, address.password)
     if address.tls:
-        client.tls_set()
+        client.tls_set(ca_certs=settings.mqtt_ca_certs)
     return client
 
 

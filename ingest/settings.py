@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -23,12 +23,24 @@ class Settings(BaseSettings):
     mqtt_prefix: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")] = (
         "occupancy"
     )
+    mqtt_ca_file: Path | None = None  # the CA to trust for mqtts://; the system's when unset
+    mqtt_password_file: Path | None = None  # Mosquitto's password_file (`occupancy devices`)
+    mqtt_acl_file: Path | None = None  # Mosquitto's acl_file (`occupancy devices`)
     kafka_bootstrap: str = "127.0.0.1:9092"
     kafka_topic_prefix: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,100}$")] = "occupancy"
     kafka_partitions: Annotated[int, Field(ge=1, le=1000)] = 6
     kafka_replication: Annotated[int, Field(ge=1, le=10)] = 1
     kafka_linger_ms: Annotated[int, Field(ge=0, le=1000)] = 5
     kafka_idempotence: bool = True  # off only for brokers without it (Tansu, in the demo)
+    kafka_security_protocol: Annotated[
+        str, Field(pattern=r"^(PLAINTEXT|SSL|SASL_PLAINTEXT|SASL_SSL)$")
+    ] = "PLAINTEXT"
+    kafka_sasl_mechanism: Annotated[
+        str, Field(pattern=r"^(PLAIN|SCRAM-SHA-256|SCRAM-SHA-512)$")
+    ] = "PLAIN"
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr = SecretStr("")
+    kafka_ssl_ca_file: Path | None = None  # the CA for SSL/SASL_SSL; the system's when unset
 
     influx_url: str | None = None  # metrics are off until it is set
     influx_token: SecretStr = SecretStr("")
@@ -57,8 +69,11 @@ class Settings(BaseSettings):
     worker_store: Annotated[str, Field(pattern=r"^(auto|memory|rocksdb)$")] = "auto"
     worker_session_timeout_s: Annotated[float, Field(ge=6, le=300)] = 10.0
     worker_state_flush_s: Annotated[float, Field(gt=0, le=5)] = 0.01
+    worker_stall_s: Annotated[float, Field(ge=0)] = 120.0  # 0: no stall watchdog
     max_dwell_h: Annotated[float, Field(gt=0)] = 12.0
     sensor_offline_after_s: Annotated[float, Field(gt=0)] = 300.0
+    board_port: Annotated[int, Field(ge=0, le=65535)] = 8080  # the worker's web board; 0: off
+    board_host: str = "127.0.0.1"
 
     alert_debounce_s: Annotated[float, Field(ge=0)] = 0.0
     alert_hysteresis: Annotated[int, Field(ge=0)] = 1
@@ -107,6 +122,11 @@ class Settings(BaseSettings):
         return value.rstrip("/")
 
     @property
+    def mqtt_ca_certs(self) -> str | None:
+        """`ca_certs` for paho's `tls_set`: OCC_MQTT_CA_FILE, or None for the system's CAs."""
+        return str(self.mqtt_ca_file) if self.mqtt_ca_file is not None else None
+
+    @property
     def mqtt(self) -> MqttAddress:
         return MqttAddress.from_url(self.mqtt_url)
 
@@ -134,8 +154,9 @@ class MqttAddress:
             host=parts.hostname or "127.0.0.1",
             port=parts.port or _MQTT_SCHEMES[parts.scheme],
             tls=parts.scheme == "mqtts",
-            username=parts.username,
-            password=parts.password,
+            # Percent-encoded in the URL, so a password may hold `@`, `:` or `/`.
+            username=unquote(parts.username) if parts.username is not None else None,
+            password=unquote(parts.password) if parts.password is not None else None,
         )
 
 
@@ -162,4 +183,6 @@ def _redacted(field: str, value: object) -> str:
     return f" (got {value!r})"
 
 
-_SECRET_FIELDS = frozenset({"influx_token", "grafana_token", "webhook_url", "webhook_secret"})
+_SECRET_FIELDS = frozenset(
+    {"influx_token", "grafana_token", "webhook_url", "webhook_secret", "kafka_sasl_password"}
+)

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from ingest.errors import ConfigError
-from ingest.kafka import ensure_topics, make_producer
+from ingest.kafka import ensure_topics, kafka_security, make_producer
 from ingest.logs import kv
 from ingest.models import PolicyChange, utcnow
 from ingest.settings import Settings
@@ -52,7 +52,9 @@ class PolicyFollower:
     async def follow(self) -> None:
         topic = self._settings.kafka_topic("config")
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=self._settings.kafka_bootstrap, enable_auto_commit=False
+            bootstrap_servers=self._settings.kafka_bootstrap,
+            enable_auto_commit=False,
+            **kafka_security(self._settings),
         )
         await consumer.start()
         try:

@@ -42,13 +42,13 @@ class TerminalBoard:
 
     # --- feeding ---------------------------------------------------------------------
 
-    def connect(self, url: str) -> None:
+    def connect(self, url: str, ca_certs: str | None = None) -> None:
         address = MqttAddress.from_url(url)
         client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="", clean_session=True)
         if address.username:
             client.username_pw_set(address.username, address.password)
         if address.tls:
-            client.tls_set()
+            client.tls_set(ca_certs=ca_certs)
         client.on_connect = self._on_connect
         client.on_message = self._on_message
         client.connect_async(address.host, address.port)

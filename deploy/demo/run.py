@@ -76,7 +76,7 @@ class Demo:
         exit_codes: dict[str, int] = {}
         try:
             env = await self._services()
-            self.board.connect(env["OCC_MQTT_URL"])
+            self.board.connect(env["OCC_MQTT_URL"], self.settings.mqtt_ca_certs)
             await self._start_pipeline(env)
             self.console.print(self._banner(env))
             await self._show(stop)

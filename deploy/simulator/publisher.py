@@ -33,6 +33,7 @@ class Publisher:
 
     def __init__(self, settings: Settings, client_id: str) -> None:
         self._address = settings.mqtt
+        self._ca_certs = settings.mqtt_ca_certs
         # MQTT 3.1.1, as the kiosks and sensors of the contract speak it.
         self._client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
@@ -43,7 +44,7 @@ class Publisher:
         if self._address.username:
             self._client.username_pw_set(self._address.username, self._address.password)
         if self._address.tls:
-            self._client.tls_set(cert_reqs=ssl.CERT_REQUIRED)
+            self._client.tls_set(ca_certs=self._ca_certs, cert_reqs=ssl.CERT_REQUIRED)
         self._client.max_inflight_messages_set(MAX_INFLIGHT)
         self._client.max_queued_messages_set(0)
         self._client.on_connect = self._on_connect
