@@ -15,6 +15,7 @@ from aiokafka import AIOKafkaProducer
 
 from alerts.acks import AckBook, AckHolder
 from alerts.attendance import BuildingHeadcount, HealthScreening
+from alerts.board import Board
 from alerts.capacity import CapacityAlerts
 from alerts.notifiers import Fanout, KafkaNotifier, MqttNotifier, Notifier, WebhookNotifier
 from alerts.quality import DataQualityAlerts
@@ -109,6 +110,9 @@ class Workers:
         self.ack_book = AckBook(self.app, settings, holders)
         self.acks.listeners.append(self.ack_book.on_ack)
         self.policy.listeners.append(self._rerate_soon)
+        self.board: Board | None = None
+        if settings.board_port:
+            self.board = Board(self.app, settings, site, self.publisher.publish, self.policy)
         self.app.task(self._start_channels)
         self.app.task(self._follow_policy)
         self.app.task(self._follow_acks)

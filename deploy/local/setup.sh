@@ -26,3 +26,20 @@ if ! {
     echo "setup: installing the project into .venv failed (log above, also in $log)." >&2
     exit 1
 fi
+
+# The web board's browser test drives Debian's Chromium (no browser download of its own).
+# Installed as root only; elsewhere that test says how to install it and skips.
+if [[ -n "$extras" && ! -x /usr/bin/chromium ]]; then
+    if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
+        chromium=(apt-get install -y --no-install-recommends chromium fonts-dejavu-core)
+        # A fresh machine has no package lists yet: update once, then try again.
+        if ! { DEBIAN_FRONTEND=noninteractive "${chromium[@]}" \
+            || { apt-get update && DEBIAN_FRONTEND=noninteractive "${chromium[@]}"; }; } >>"$log" 2>&1; then
+            tail -n 20 "$log" >&2
+            echo "setup: apt-get install chromium failed (log above, also in $log)." >&2
+            exit 1
+        fi
+    else
+        echo "setup: no /usr/bin/chromium; the browser test will skip (sudo apt-get install chromium)." >&2
+    fi
+fi

@@ -1,0 +1,117 @@
+"""The board in a worker: an aiohttp server on its own port, fed from Kafka, acking over MQTT.
+
+Faust's own web server stays off (processors/app.py); the board is a task of the worker's
+app. Each worker shows every building: it follows the whole room-state topic and the whole
+alerts log without a consumer group, not only the rooms whose partitions it holds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+import faust
+from aiohttp import web
+from pydantic import ValidationError
+
+from alerts.board.routes import make_app
+from alerts.board.state import BoardState
+from ingest.logs import kv
+from ingest.models import Alert, AlertAck, RoomState, utcnow
+from ingest.settings import Settings
+from ingest.site import Site
+from ingest.topics import AckTopic
+from processors.follow import follow_topic
+from processors.policy import PolicyFollower
+
+log = logging.getLogger(__name__)
+
+Publish = Callable[[str, bytes, int, bool], object]
+"""(topic, payload, qos, retain), like `paho.mqtt.client.Client.publish`."""
+
+SHUTDOWN_TIMEOUT_S = 2.0
+"""Open event streams end at shutdown at once; requests still running get this long."""
+
+
+class Board:
+    """The live web board of one worker; `serve` runs it until the worker stops."""
+
+    def __init__(
+        self,
+        app: faust.App,
+        settings: Settings,
+        site: Site,
+        publish: Publish,
+        policy: PolicyFollower,
+    ) -> None:
+        self._settings = settings
+        self._publish = publish
+        self.state = BoardState(site, lambda: policy.level)
+        # Rooms never counted are drawn with their limit under the level in force.
+        policy.listeners.append(lambda _: self.state.touch())
+        self.url: str | None = None
+        app.task(self.serve)
+
+    async def serve(self) -> None:
+        host, port = self._settings.board_host, self._settings.board_port
+        runner = web.AppRunner(
+            make_app(self.state, self.acknowledge),
+            shutdown_timeout=SHUTDOWN_TIMEOUT_S,
+            access_log=None,
+        )
+        await runner.setup()
+        try:
+            try:
+                await web.TCPSite(runner, host, port).start()
+            except OSError as exc:
+                # The board is a window on the pipeline: counting goes on without it.
+                log.warning(kv("board_unavailable", host=host, port=port, error=exc.strerror))
+                return
+            self.url = f"http://{f'[{host}]' if ':' in host else host}:{port}/"
+            log.info(kv("board_listening", url=self.url))
+            await asyncio.gather(self._follow_rooms(), self._follow_alerts())
+        finally:
+            await runner.cleanup()
+            if self.url is not None:
+                log.info(kv("board_stopped", url=self.url))
+
+    def acknowledge(self, alert: Alert, by: str) -> AlertAck:
+        """Publish the ack as a security console does; it comes back through the bridge,
+        Kafka and the worker holding the alert, as the alert again with its `ack`."""
+        ack = AlertAck(by=by, ts=utcnow())
+        topic = AckTopic(alert.building, alert.alert_id).format(self._settings.mqtt_prefix)
+        self._publish(topic, ack.model_dump_json().encode(), 1, False)
+        log.info(kv("board_ack_sent", building=alert.building, alert_id=alert.alert_id))
+        return ack
+
+    async def _follow_rooms(self) -> None:
+        def take(value: bytes) -> None:
+            self.state.take_room_state(RoomState.model_validate_json(value))
+
+        await self._follow("room-state", take, lambda: self.state.mark_caught_up(rooms=True))
+
+    async def _follow_alerts(self) -> None:
+        def take(value: bytes) -> None:
+            self.state.take_alert(Alert.model_validate_json(value))
+
+        await self._follow("alerts", take, lambda: self.state.mark_caught_up(alerts=True))
+
+    async def _follow(
+        self, name: str, take: Callable[[bytes], None], caught_up: Callable[[], None]
+    ) -> None:
+        """Topic `name` whole, from its start, forever; `caught_up` once its backlog is read."""
+        done = asyncio.Event()
+
+        def take_record(key: bytes | None, value: bytes | None) -> None:
+            if value is None:
+                return
+            try:
+                take(value)
+            except ValidationError:
+                log.warning(kv("board_record_unreadable", topic=name, bytes=len(value)))
+
+        async def then() -> None:
+            caught_up()
+
+        await follow_topic(self._settings, name, take_record, caught_up=done, then=then, every=1.0)
