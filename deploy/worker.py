@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from pathlib import Path
 from typing import Any
 
 import faust
@@ -17,20 +18,30 @@ from alerts.acks import AckBook, AckHolder
 from alerts.attendance import BuildingHeadcount, HealthScreening
 from alerts.board import Board
 from alerts.capacity import CapacityAlerts
-from alerts.notifiers import Fanout, KafkaNotifier, MqttNotifier, Notifier, WebhookNotifier
+from alerts.notifiers import (
+    Fanout,
+    InfluxNotifier,
+    KafkaNotifier,
+    MqttNotifier,
+    Notifier,
+    WebhookNotifier,
+)
 from alerts.quality import DataQualityAlerts
 from alerts.summary import BuildingSummaries
 from ingest.kafka import ensure_topics, make_producer
 from ingest.logs import kv
+from ingest.metrics import MetricsWriter
 from ingest.roster import load_roster
 from ingest.settings import Settings
 from ingest.site import Site
 from processors.acks import AckFollower
 from processors.app import build_app
 from processors.attendance import Attendance, PresenceBoard
+from processors.metrics import AttendanceMetrics, PipelineMetrics, RoomMetrics
 from processors.occupancy import Occupancy
 from processors.policy import PolicyFollower
 from processors.publisher import MqttPublisher
+from processors.watchdog import StallWatchdog
 
 log = logging.getLogger(__name__)
 
@@ -71,15 +82,8 @@ class Workers:
         self.policy = PolicyFollower(settings, site)
         self.occupancy = Occupancy(self.app, settings, site, self.publisher, self.policy)
         self.producer = _LoopBoundProducer(settings)
-        channels: list[Notifier] = [
-            MqttNotifier(self.publisher.publish, settings.mqtt_prefix),
-            KafkaNotifier(self.producer, settings.kafka_topic("alerts")),
-        ]
-        if settings.webhook_url is not None:
-            channels.append(
-                WebhookNotifier(settings.webhook_url.get_secret_value(), settings.webhook_secret)
-            )
-        self.notifiers = Fanout(channels)
+        self.metrics: MetricsWriter | None = None
+        self.notifiers = Fanout(self._channels(settings, site))
         self.summaries = BuildingSummaries(settings, self.publisher.publish)
         self.capacity = CapacityAlerts(
             self.app, settings, site, self.occupancy, self.notifiers, summaries=self.summaries
@@ -87,28 +91,20 @@ class Workers:
         self.quality = DataQualityAlerts(self.app, settings, site, self.occupancy, self.notifiers)
         self.attendance: Attendance | None = None
         self.presence: PresenceBoard | None = None
+        holders: list[AckHolder] = [self.capacity, self.quality]
         if settings.roster_file is None:
             log.info(kv("attendance_off", reason="OCC_ROSTER_FILE is not set"))
         else:
-            roster = load_roster(settings.roster_file, site)
-            self.attendance = Attendance(self.app, settings, site, roster)
-            self.presence = PresenceBoard(settings, site, roster, self.publisher.publish)
-            self.health = HealthScreening(self.app, settings, site, self.attendance, self.notifiers)
-            self.headcount = BuildingHeadcount(
-                self.app,
-                settings,
-                site,
-                self.attendance,
-                board=self.presence,
-                notifiers=self.notifiers,
-            )
-            self.app.task(self._follow_presence)
+            holders += self._attendance(settings, site, settings.roster_file)
         self.acks = AckFollower(settings)
-        holders: list[AckHolder] = [self.capacity, self.quality]
-        if self.attendance is not None:
-            holders += [self.health, self.headcount]
         self.ack_book = AckBook(self.app, settings, holders)
         self.acks.listeners.append(self.ack_book.on_ack)
+        topics = [self.occupancy.door_topic.get_topic_name()]
+        if self.attendance is not None:
+            topics.append(self.attendance.checkin_topic.get_topic_name())
+        StallWatchdog(self.app, settings, topics)
+        if self.metrics is not None:
+            PipelineMetrics(self.app, settings, self.occupancy, self.attendance, self.metrics)
         self.policy.listeners.append(self._rerate_soon)
         self.board: Board | None = None
         if settings.board_port:
@@ -119,6 +115,43 @@ class Workers:
         self.app.task(self._follow_summaries)
         self.app.on_before_shutdown.connect(self._stop_channels)
 
+    def _channels(self, settings: Settings, site: Site) -> list[Notifier]:
+        """Where alerts go; with InfluxDB configured, also where metrics go."""
+        channels: list[Notifier] = [
+            MqttNotifier(self.publisher.publish, settings.mqtt_prefix),
+            KafkaNotifier(self.producer, settings.kafka_topic("alerts")),
+        ]
+        if settings.influx_url is None:
+            log.info(kv("metrics_off", reason="OCC_INFLUX_URL is not set"))
+        else:
+            self.metrics = MetricsWriter(settings, "worker")
+            channels.append(InfluxNotifier(self.metrics))
+            RoomMetrics(self.app, settings, site, self.occupancy, self.metrics)
+        if settings.webhook_url is not None:
+            channels.append(
+                WebhookNotifier(settings.webhook_url.get_secret_value(), settings.webhook_secret)
+            )
+        return channels
+
+    def _attendance(self, settings: Settings, site: Site, roster_file: Path) -> list[AckHolder]:
+        """The attendance agent, presence, their alerts and metrics; the alerts' holders."""
+        roster = load_roster(roster_file, site)
+        self.attendance = Attendance(self.app, settings, site, roster)
+        self.presence = PresenceBoard(settings, site, roster, self.publisher.publish)
+        self.health = HealthScreening(self.app, settings, site, self.attendance, self.notifiers)
+        self.headcount = BuildingHeadcount(
+            self.app,
+            settings,
+            site,
+            self.attendance,
+            board=self.presence,
+            notifiers=self.notifiers,
+        )
+        self.app.task(self._follow_presence)
+        if self.metrics is not None:
+            AttendanceMetrics(self.app, settings, site, roster, self.attendance, self.metrics)
+        return [self.health, self.headcount]
+
     async def _start_channels(self) -> None:
         await self.producer.start()
         await self.notifiers.start()
@@ -128,6 +161,8 @@ class Workers:
         await self.occupancy.flush_states()
         await self.notifiers.stop()
         await self.producer.stop()
+        if self.metrics is not None:
+            await asyncio.to_thread(self.metrics.close)
 
     async def _follow_policy(self) -> None:
         await self.policy.follow()
