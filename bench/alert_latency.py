@@ -443,6 +443,7 @@ def _pipeline_env(settings: Settings, stack_env: dict[str, str], data_dir: Path)
         "OCC_KAFKA_TOPIC_PREFIX": settings.kafka_topic_prefix,
         "OCC_BRIDGE_CLIENT_ID": settings.bridge_client_id,
         "OCC_WORKER_DATA_DIR": str(data_dir),
+        "OCC_BOARD_PORT": "0",
         # A released alert resolves at once, so every crossing opens a new one.
         "OCC_ALERT_MIN_DWELL_S": "0",
         "OCC_ALERT_HYSTERESIS": "0",

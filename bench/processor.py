@@ -353,6 +353,7 @@ def _worker_env(settings: Settings, stack_env: dict[str, str]) -> dict[str, str]
         "OCC_KAFKA_PARTITIONS": str(settings.kafka_partitions),
         "OCC_WORKER_DATA_DIR": str(settings.worker_data_dir),
         "OCC_MQTT_PREFIX": settings.mqtt_prefix,
+        "OCC_BOARD_PORT": "0",  # the web board's followers are not what is measured
     }
     if "OCC_INFLUX_URL" not in stack_env:  # --no-metrics
         env.pop("OCC_INFLUX_URL", None)
