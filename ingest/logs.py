@@ -12,8 +12,11 @@ def kv(event: str, **fields: Any) -> str:
     parts = [f"event={event}"]
     for key, value in fields.items():
         text = f"{value:.3f}" if isinstance(value, float) else str(value)
-        if not text or any(c in text for c in ' ="'):
-            text = '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        if not text or any(c in text for c in ' ="') or not text.isprintable():
+            text = text.replace("\\", "\\\\").replace('"', '\\"')
+            # A line break or control character from outside (an ack's `by`, say) must not
+            # start a forged log line: written as its escape, like repr() would.
+            text = '"' + "".join(c if c.isprintable() else repr(c)[1:-1] for c in text) + '"'
         parts.append(f"{key}={text}")
     return " ".join(parts)
 

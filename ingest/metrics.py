@@ -20,15 +20,15 @@ from __future__ import annotations
 
 import heapq
 import logging
+import math
 import threading
 import time
 from collections import Counter, deque
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from influxdb_client.client.influxdb_client import InfluxDBClient
-from influxdb_client.client.write.point import Point
 from influxdb_client.client.write_api import WriteApi, WriteOptions, WriteType
 from reactivex.scheduler import ThreadPoolScheduler
 
@@ -51,17 +51,46 @@ class Sink(Protocol):
 
 
 def line(measurement: str, tags: Tags, fields: Fields, at: datetime) -> str:
-    """One point in line protocol (tags and fields that are None are left out)."""
-    # influxdb-client's Point is untyped; it does the escaping, which is why it is used.
-    point = Point(measurement)  # type: ignore[no-untyped-call]
-    for key, tag in tags.items():
-        if tag:
-            point.tag(key, tag)  # type: ignore[no-untyped-call]
-    for key, value in fields.items():
-        if value is not None:
-            point.field(key, value)  # type: ignore[no-untyped-call]
-    point.time(at)  # type: ignore[no-untyped-call]
-    return str(point.to_line_protocol())  # type: ignore[no-untyped-call]
+    """One point in line protocol, tags and fields in key order (those that are None, empty
+    tags and non-finite numbers are left out), time in nanoseconds.
+
+    Escaped as InfluxDB itself parses (models/points.go), not as influxdb-client's `Point`
+    does, which turns a tab or CR in a tag into the two characters `\\t`, `\\r`. What line
+    protocol cannot carry becomes U+FFFD: a line feed anywhere, a lone surrogate, and a
+    backslash at the end of a name or tag (it would escape the separator after it).
+    """
+    head = _name(measurement, _MEASUREMENT)
+    for key, tag in sorted(tags.items()):
+        if key and tag:
+            head += f",{_name(key, _KEY)}={_name(tag, _KEY)}"
+    body = []
+    for key, value in sorted(fields.items()):
+        if value is None or (isinstance(value, float) and not math.isfinite(value)):
+            continue
+        if isinstance(value, bool):
+            text = "true" if value else "false"
+        elif isinstance(value, int):
+            text = f"{value}i"
+        elif isinstance(value, float):
+            text = str(value).removesuffix(".0")
+        else:
+            text = '"' + value.translate(_STRING) + '"'
+        body.append(f"{_name(key, _KEY)}={text}")
+    stamp = at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+    ns = (stamp - _EPOCH) // timedelta(microseconds=1) * 1000
+    return f"{head} {','.join(body)} {ns}" if body else ""
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_UNCARRIED = {"\n": "\ufffd"} | {chr(c): "\ufffd" for c in range(0xD800, 0xE000)}
+_MEASUREMENT = str.maketrans({",": "\\,", " ": "\\ ", **_UNCARRIED})
+_KEY = str.maketrans({",": "\\,", "=": "\\=", " ": "\\ ", **_UNCARRIED})
+_STRING = str.maketrans({"\\": "\\\\", '"': '\\"', **_UNCARRIED})
+
+
+def _name(text: str, table: dict[int, str]) -> str:
+    escaped = text.translate(table)
+    return escaped[:-1] + "\ufffd" if escaped.endswith("\\") else escaped
 
 
 class MetricsWriter:

@@ -240,8 +240,14 @@ class AckRecord(_Record):
         return self.alert_id
 
 
+DEAD_LETTER_PAYLOAD_BYTES = 64 * 1024
+"""How much of a rejected payload its dead letter keeps. Kafka refuses records over 1 MB
+and MQTT allows 256 MB; the start of a payload over the 4 KiB limit shows what it was."""
+
+
 class DeadLetter(_Record):
-    """A rejected MQTT message, kept whole in `occupancy.deadletter` with the reason."""
+    """A rejected MQTT message in `occupancy.deadletter` with the reason: kept whole, or its
+    first `DEAD_LETTER_PAYLOAD_BYTES` when it is larger."""
 
     topic: str
     reason: str
@@ -257,7 +263,7 @@ class DeadLetter(_Record):
             topic=topic,
             reason=reason,
             detail=detail,
-            payload_b64=base64.b64encode(payload).decode("ascii"),
+            payload_b64=base64.b64encode(payload[:DEAD_LETTER_PAYLOAD_BYTES]).decode("ascii"),
             received_at=received_at,
         )
 

@@ -335,7 +335,11 @@ def load_roster(path: Path, site: Site) -> Roster:
     ]
     if parsed.employees_csv is not None:
         csv_path = path.parent / parsed.employees_csv
-        if not csv_path.is_file():
+        try:
+            found = csv_path.is_file()
+        except OSError:  # a name too long for the file system, say
+            found = False
+        if not found:
             raise ConfigError(
                 f"{doc.where(('employees_csv',))}: the file {str(csv_path)!r} does not exist."
             )
@@ -423,8 +427,9 @@ def _check_header(path: Path, header: list[str]) -> list[str]:
     seen: set[str] = set()
     for column in header:
         if column not in known:
+            shown = column if column.isprintable() else repr(column)  # an escape code, say
             raise ConfigError(
-                f"{path} row 1 ({column or 'empty column'}): unknown column; the columns are "
+                f"{path} row 1 ({shown or 'empty column'}): unknown column; the columns are "
                 f"{', '.join(CSV_COLUMNS)} and optionally {', '.join(CSV_OPTIONAL_COLUMNS)}."
             )
         if column in seen:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated
-from urllib.parse import unquote, urlsplit
+from urllib.parse import SplitResult, unquote, urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -95,10 +96,11 @@ class Settings(BaseSettings):
     @field_validator("mqtt_url")
     @classmethod
     def _check_mqtt_url(cls, value: str) -> str:
-        parts = urlsplit(value)
+        parts = _split(value)
         if parts.scheme not in _MQTT_SCHEMES or not parts.hostname:
             raise ValueError("must look like mqtt://[user:pass@]host[:port] or mqtts://…")
         parts.port  # noqa: B018 - raises ValueError on a port that is not a number
+        _check_host(parts.hostname)
         return value
 
     @field_validator("kafka_bootstrap")
@@ -106,8 +108,9 @@ class Settings(BaseSettings):
     def _check_bootstrap(cls, value: str) -> str:
         for server in value.split(","):
             host, sep, port = server.strip().rpartition(":")
-            if not sep or not host or not port.isdigit():
+            if not sep or not host or not _is_port(port) or any(c in "/@ " for c in host):
                 raise ValueError("must be a comma-separated list of host:port")
+            _check_host(host)
         return value
 
     @field_validator("influx_url", "grafana_url")
@@ -115,10 +118,11 @@ class Settings(BaseSettings):
     def _check_http_url(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        parts = urlsplit(value)
+        parts = _split(value)
         if parts.scheme not in {"http", "https"} or not parts.hostname:
             raise ValueError("must look like http(s)://host[:port]")
         parts.port  # noqa: B018 - raises ValueError on a port that is not a number
+        _check_host(parts.hostname)
         return value.rstrip("/")
 
     @property
@@ -176,11 +180,34 @@ def _redacted(field: str, value: object) -> str:
     """What to echo of a bad value: nothing of a secret, no password out of a URL."""
     if field in _SECRET_FIELDS:
         return ""
-    if isinstance(value, str) and "@" in value:
-        parts = urlsplit(value)
-        if parts.password:
-            value = value.replace(f":{parts.password}@", ":***@", 1)
+    if isinstance(value, str):
+        # Keep the scheme and user; hide up to the last @ even where the value is no URL
+        # (`user:pass@host` without its scheme, `[` in a host).
+        value = _USERINFO.sub(lambda m: f"{m[1] or ''}{m[2] or ''}***@", value, count=1)
     return f" (got {value!r})"
+
+
+_USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)?([^:@]*:)?.*@", re.DOTALL)
+
+
+def _split(url: str) -> SplitResult:
+    try:
+        return urlsplit(url)
+    except ValueError:  # urllib's message quotes the host, and a password with it
+        raise ValueError("its host cannot be read") from None
+
+
+def _is_port(text: str) -> bool:
+    return text.isascii() and text.isdigit() and 0 < int(text) < 65536
+
+
+def _check_host(host: str) -> None:
+    """Refuse a host name the socket library cannot encode: its UnicodeError is a
+    ValueError, not an OSError, and would escape every connection retry."""
+    try:
+        host.encode("idna")
+    except UnicodeError:
+        raise ValueError(f"{host!r} is not a valid host name") from None
 
 
 _SECRET_FIELDS = frozenset(

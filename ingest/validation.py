@@ -8,7 +8,15 @@ from typing import TypeVar
 from pydantic import ValidationError
 
 from ingest.errors import PayloadRejected
-from ingest.models import AckRecord, AlertAck, CheckinRecord, DoorEvent, DoorRecord, KioskEvent
+from ingest.models import (
+    DEAD_LETTER_PAYLOAD_BYTES,
+    AckRecord,
+    AlertAck,
+    CheckinRecord,
+    DoorEvent,
+    DoorRecord,
+    KioskEvent,
+)
 from ingest.site import Site
 from ingest.topics import AckTopic, DoorTopic, KioskTopic, parse_topic
 
@@ -48,8 +56,14 @@ class Validator:
     def validate(self, topic: str, payload: bytes, received_at: datetime) -> Record:
         """The record to forward, or PayloadRejected saying why not. Never raises otherwise."""
         if len(payload) > MAX_PAYLOAD_BYTES:
+            kept = (
+                f"; the dead letter keeps its first {DEAD_LETTER_PAYLOAD_BYTES}"
+                if len(payload) > DEAD_LETTER_PAYLOAD_BYTES
+                else ""
+            )
             raise PayloadRejected(
-                "too_large", f"payload is {len(payload)} bytes, the limit is {MAX_PAYLOAD_BYTES}"
+                "too_large",
+                f"payload is {len(payload)} bytes, the limit is {MAX_PAYLOAD_BYTES}{kept}",
             )
         where = parse_topic(self._prefix, topic)
         if isinstance(where, DoorTopic):

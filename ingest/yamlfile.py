@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -13,6 +14,10 @@ from ingest.errors import ConfigError
 Location = tuple[str | int, ...]
 M = TypeVar("M", bound=BaseModel)
 
+MAX_NODES = 1_000_000
+"""A document may stand for this many values once its aliases are expanded: a few hundred
+bytes of nested aliases (a "billion laughs") would otherwise take minutes and gigabytes."""
+
 
 class _UniqueKeyLoader(yaml.SafeLoader):
     """SafeLoader that refuses a key given twice (YAML silently keeps the last one)."""
@@ -22,6 +27,10 @@ def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[
     seen: set[Any] = set()
     for key_node, _ in node.value:
         key = loader.construct_object(key_node)
+        if not isinstance(key, Hashable):
+            raise yaml.constructor.ConstructorError(
+                None, None, "a key is a list or a mapping", key_node.start_mark
+            )
         if key in seen:
             raise yaml.constructor.ConstructorError(
                 None, None, f"key {key!r} is given twice", key_node.start_mark
@@ -52,17 +61,28 @@ class YamlDocument:
             raise ConfigError(f"{path}: the file does not exist.") from None
         except (OSError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{path}: cannot be read ({exc}).") from None
+        lines: dict[Location, int] = {}
         try:
             node = yaml.compose(text, Loader=_UniqueKeyLoader)
+            if node is not None and _expanded_size(node, {}) > MAX_NODES:
+                raise ConfigError(
+                    f"{path}: its aliases expand it beyond {MAX_NODES} values (or into itself)."
+                )
             data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+            if node is not None:
+                _index(node, (), lines)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f" line {mark.line + 1}" if mark is not None else ""
-            problem = getattr(exc, "problem", None) or str(exc)
+            problem = " ".join(str(getattr(exc, "problem", None) or exc).split())
             raise ConfigError(f"{path}{where}: not valid YAML ({problem}).") from None
-        lines: dict[Location, int] = {}
-        if node is not None:
-            _index(node, (), lines)
+        except (ValueError, KeyError, AttributeError, OverflowError) as exc:
+            # PyYAML's constructors fail so on a value its form or tag cannot hold
+            # (2026-02-30, `!!int abc`, `!!bool maybe`).
+            problem = str(exc) if isinstance(exc, ValueError) else "a value its tag cannot hold"
+            raise ConfigError(f"{path}: not valid YAML ({problem}).") from None
+        except RecursionError:
+            raise ConfigError(f"{path}: not valid YAML (nested too deeply).") from None
         return cls(path, data, lines)
 
     def line_of(self, location: Location) -> int | None:
@@ -108,8 +128,32 @@ class YamlDocument:
 def format_location(location: Location) -> str:
     out = ""
     for part in location:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+        if isinstance(part, int):
+            out += f"[{part}]"
+            continue
+        name = part if part.isprintable() else repr(part)  # a line break, an escape code
+        out += f".{name}" if out else name
     return out
+
+
+def _expanded_size(node: yaml.Node, sizes: dict[int, int]) -> int:
+    """How many nodes `node` stands for with its aliases expanded (an alias is the very node
+    it names, so each is counted once and then looked up); one inside itself is too many."""
+    if id(node) in sizes:
+        return sizes[id(node)]
+    sizes[id(node)] = MAX_NODES + 1  # met again before it is counted: it contains itself
+    children: list[yaml.Node] = []
+    if isinstance(node, yaml.MappingNode):
+        children = [part for pair in node.value for part in pair]
+    elif isinstance(node, yaml.SequenceNode):
+        children = node.value
+    total = 1
+    for child in children:
+        total += _expanded_size(child, sizes)
+        if total > MAX_NODES:
+            break
+    sizes[id(node)] = total
+    return total
 
 
 def _index(node: yaml.Node, location: Location, lines: dict[Location, int]) -> None:
