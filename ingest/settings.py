@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Annotated
@@ -75,6 +76,8 @@ class Settings(BaseSettings):
     sensor_offline_after_s: Annotated[float, Field(gt=0)] = 300.0
     board_port: Annotated[int, Field(ge=0, le=65535)] = 8080  # the worker's web board; 0: off
     board_host: str = "127.0.0.1"
+    # Touched by the bridge and workers while they make progress; `occupancy health` reads it.
+    health_file: Path | None = None
 
     alert_debounce_s: Annotated[float, Field(ge=0)] = 0.0
     alert_hysteresis: Annotated[int, Field(ge=0)] = 1
@@ -87,6 +90,11 @@ class Settings(BaseSettings):
     attendance_repeat_window_s: Annotated[float, Field(ge=0)] = 60.0
     attendance_max_clock_skew_s: Annotated[float, Field(gt=0)] = 900.0
     attendance_lookback_days: Annotated[int, Field(ge=0, le=31)] = 7
+    # Days of daily attendance records kept (tables, `occupancy.attendance`); older are deleted.
+    attendance_retention_days: Annotated[int, Field(ge=1, le=3650)] = 90
+    # The key of the keyed hash that stands for an employee id outside the attendance tables
+    # and reports (alerts, logs). Unset: a random key per process, so pseudonyms are not stable.
+    pseudonym_key: SecretStr | None = None
     health_temperature_c: Annotated[float, Field(ge=30, le=45)] = 37.5
     headcount_over_plan_ratio: Annotated[float, Field(gt=0)] = 1.0
 
@@ -165,9 +173,16 @@ class MqttAddress:
 
 
 def load_settings(**overrides: object) -> Settings:
-    """Settings from the environment, or a ConfigError naming the variable at fault."""
+    """Settings from the environment, or a ConfigError naming the variable at fault.
+
+    With `OCC_SECRETS_DIR` (Docker or Kubernetes secrets, `/run/secrets`), a file there named
+    for a setting (`occ_influx_token`) gives its value; the environment still wins.
+    """
+    secrets_dir = os.environ.get("OCC_SECRETS_DIR") or None
+    if secrets_dir is not None and not Path(secrets_dir).is_dir():
+        raise ConfigError(f"Setting OCC_SECRETS_DIR is invalid: {secrets_dir} is not a directory.")
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        return Settings(_secrets_dir=secrets_dir, **overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         error = exc.errors()[0]
         field = ".".join(str(p) for p in error["loc"]) or "settings"
@@ -211,5 +226,12 @@ def _check_host(host: str) -> None:
 
 
 _SECRET_FIELDS = frozenset(
-    {"influx_token", "grafana_token", "webhook_url", "webhook_secret", "kafka_sasl_password"}
+    {
+        "influx_token",
+        "grafana_token",
+        "webhook_url",
+        "webhook_secret",
+        "kafka_sasl_password",
+        "pseudonym_key",
+    }
 )

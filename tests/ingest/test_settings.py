@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from ingest.errors import ConfigError
@@ -31,3 +33,21 @@ def test_the_ca_for_mqtts_is_the_configured_file_or_the_system() -> None:
     assert load_settings(mqtt_ca_file="/etc/occupancy/ca.pem").mqtt_ca_certs == (
         "/etc/occupancy/ca.pem"
     )
+
+
+def test_secrets_come_from_files_in_the_secrets_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secrets = tmp_path
+    (secrets / "occ_influx_token").write_text("from-a-file\n", encoding="utf-8")
+    monkeypatch.setenv("OCC_SECRETS_DIR", str(secrets))
+    monkeypatch.delenv("OCC_INFLUX_TOKEN", raising=False)
+    assert load_settings().influx_token.get_secret_value() == "from-a-file"
+    monkeypatch.setenv("OCC_INFLUX_TOKEN", "from-env")
+    assert load_settings().influx_token.get_secret_value() == "from-env"
+
+
+def test_a_missing_secrets_dir_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OCC_SECRETS_DIR", f"{tmp_path}/nowhere")
+    with pytest.raises(ConfigError, match=r"OCC_SECRETS_DIR is invalid: .*nowhere is not a dir"):
+        load_settings()
