@@ -29,6 +29,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.properties import Properties
 from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential
 
+from deploy.health import HealthFile
 from ingest.errors import PayloadRejected
 from ingest.kafka import ensure_topics, make_producer
 from ingest.logs import kv
@@ -47,6 +48,8 @@ _RETRY_WAIT = wait_exponential(multiplier=0.2, max=30)
 # hold acknowledgements back longer.
 _ROUND = 5000
 _PARTITION_CACHE_SIZE = 100_000
+# How often the bridge decides whether to touch its health file (OCC_HEALTH_FILE).
+_HEALTH_CHECK_S = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,11 +107,13 @@ class Bridge:
         # Bumped when a stalled producer is replaced: callbacks of older sends are ignored.
         self._generation = 0
         self._last_progress = time.monotonic()
+        self._health = HealthFile(settings.health_file)
         self.counters: Counter[str] = Counter()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Bridge until `stop` is set, then drain what is in flight and return."""
         stopping = asyncio.create_task(stop.wait())
+        self._health.clear()
         try:
             # Kafka or Mosquitto may be down at start-up, and retried for as long as it
             # takes: a SIGTERM meanwhile must still end the bridge.
@@ -121,9 +126,10 @@ class Bridge:
             stats = asyncio.create_task(self._log_stats_periodically())
             report = asyncio.create_task(self._report_periodically())
             watchdog = asyncio.create_task(self._watch_kafka())
+            health = asyncio.create_task(self._keep_health())
             pump = asyncio.create_task(self._pump())
             await asyncio.wait({pump, stopping}, return_when=asyncio.FIRST_COMPLETED)
-            for task in (pump, stats, report, watchdog):
+            for task in (pump, stats, report, watchdog, health):
                 task.cancel()
             if pump.done() and not pump.cancelled() and pump.exception() is not None:
                 pump.result()
@@ -438,6 +444,23 @@ class Bridge:
         self._idle.set()
         self._last_progress = time.monotonic()
         self._client.disconnect()  # reconnects at once: the broker resends what is unacked
+
+    async def _keep_health(self) -> None:
+        """Touch the health file each second in which the bridge is connected to MQTT and
+        Kafka confirmed a delivery, or nothing was waiting for Kafka. A hung loop, a lost
+        MQTT session or a Kafka that takes records but never confirms them stops the touches,
+        and `occupancy health` reports the file stale."""
+        checked = time.monotonic()
+        while True:
+            await asyncio.sleep(_HEALTH_CHECK_S)
+            if self.healthy(since=checked):
+                self._health.touch()
+            checked = time.monotonic()
+
+    def healthy(self, since: float) -> bool:
+        """Connected to MQTT, and nothing in flight to Kafka or a delivery after `since`."""
+        connected = self._client.is_connected()
+        return connected and (self._inflight == 0 or self._last_progress >= since)
 
     async def _drain(self) -> None:
         """Wait for every message already sent to Kafka to be confirmed and acknowledged."""

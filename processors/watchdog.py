@@ -7,11 +7,17 @@ still committed where they were, but the rooms on those partitions stop counting
 watchdog notices, logs `worker_stalled` with the partitions, and stops the worker with
 SIGTERM: an orderly stop, after which the supervisor (docker compose `restart:`, systemd
 `Restart=`) starts it again and the group hands the partitions out afresh.
+
+The same look at the partitions keeps the worker's health file (`OCC_HEALTH_FILE`, read by
+`occupancy health`) fresh: it is touched at each check where nothing is waiting on the
+partitions this worker holds, or at least one of them moved. A worker whose loop hangs, whose
+consumer does not answer, or that sits on waiting records lets it go stale.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import os
 import signal
 import time
@@ -20,10 +26,14 @@ from dataclasses import dataclass
 
 import faust
 
+from deploy.health import HealthFile
 from ingest.logs import kv
 from ingest.settings import Settings
 
 log = logging.getLogger(__name__)
+
+# How often the partitions are looked at when there is a health file to keep fresh.
+HEALTH_CHECK_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -60,8 +70,15 @@ def stalled(
     return kept, sorted(stuck)
 
 
+def progressing(kept: dict[str, Seen], now: float) -> bool:
+    """After `stalled(..., now, ...)` returned `kept`: nothing is waiting on any partition,
+    or at least one waiting partition moved (or began to wait) at this check."""
+    return not kept or any(seen.since == now for seen in kept.values())
+
+
 class StallWatchdog:
-    """Checks the partitions of `topics` this worker holds every `after_s / 4`."""
+    """Checks the partitions of `topics` this worker holds every `after_s / 4`, or every
+    `HEALTH_CHECK_S` when that is sooner and there is a health file."""
 
     def __init__(
         self,
@@ -69,6 +86,7 @@ class StallWatchdog:
         settings: Settings,
         topics: list[str],
         stop: Callable[[], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._app = app
         self._topics = set(topics)
@@ -76,8 +94,16 @@ class StallWatchdog:
         self._seen: dict[str, Seen] = {}
         self._stop = stop or (lambda: os.kill(os.getpid(), signal.SIGTERM))
         self._stopping = False
+        self._clock = clock
+        self.health = HealthFile(settings.health_file, clock=clock)
+        self.health.clear()
+        intervals = []
         if self._after_s > 0:
-            app.timer(interval=max(1.0, self._after_s / 4))(self.check)
+            intervals.append(max(1.0, self._after_s / 4))
+        if self.health.path is not None:
+            intervals.append(HEALTH_CHECK_S)
+        if intervals:
+            app.timer(interval=min(intervals))(self.check)
 
     async def check(self) -> None:
         consumer = self._app.consumer
@@ -95,7 +121,11 @@ class StallWatchdog:
         except Exception as exc:  # between rebalances the consumer may not answer
             log.debug(kv("watchdog_skipped", error=repr(exc)))
             return
-        self._seen, stuck = stalled(self._seen, positions, time.monotonic(), self._after_s)
+        now = self._clock()
+        after_s = self._after_s if self._after_s > 0 else math.inf
+        self._seen, stuck = stalled(self._seen, positions, now, after_s)
+        if progressing(self._seen, now):
+            self.health.touch()
         if stuck and not self._stopping:
             self._stopping = True
             log.error(
