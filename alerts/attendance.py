@@ -4,8 +4,11 @@ from the presence counts.
 `health_screening` (warning): a tap with `temperature_c` at or above
 `OCC_HEALTH_TEMPERATURE_C`, or `mask: false`; at most one alert per (building, employee,
 local day), kept in the employee's entry of `health-alerts` (keyed like the checkin topic),
-resolved when that day ends. Security must find the person, so the message names the
-employee id (never the name); metrics never carry it.
+resolved when that day ends, and the entry deleted a day later. The message names the
+employee by pseudonym (`ingest.pseudonym`), never by id or name: security finds the person
+with `occupancy roster reveal`. The screening values (temperature, mask) are kept only in
+the alert (its `value` and message), never in the employee's attendance records; metrics
+carry neither the person nor the message.
 
 `building_headcount` (warning): the people in a building now exceed
 `OCC_HEADCOUNT_OVER_PLAN_RATIO` × the employees planned in its office today. Every worker
@@ -99,6 +102,7 @@ class HealthScreening:
         self._threshold = settings.health_temperature_c
         self._notifiers = notifiers
         self._ownership = attendance.ownership
+        self._pseudonyms = attendance.pseudonyms
         self.employees = pydantic_table(app, "health-alerts", Screenings, settings.kafka_partitions)
         attendance.tap_handlers.append(self._on_tap)
         app.timer(interval=settings.alert_tick_s)(self._resolve_ended)
@@ -127,8 +131,8 @@ class HealthScreening:
             limit=self._threshold if record.temperature_c is not None else None,
             now=day.taps[-1].at if day.taps else record.received_at,
             message=(
-                f"{name}: employee {employee.id} failed the health screening at kiosk "
-                f"{record.kiosk} ({', '.join(reasons)})"
+                f"{name}: employee {self._pseudonyms(employee.id)} failed the health "
+                f"screening at kiosk {record.kiosk} ({', '.join(reasons)})"
             ),
             alert_id_factory=new_alert_id,
         )
@@ -137,7 +141,8 @@ class HealthScreening:
         await self._send(alerts)
 
     async def _resolve_ended(self) -> None:
-        """Resolve the screenings of days that ended; forget them a day later."""
+        """Resolve the screenings of days that ended; forget them (and the employee's entry,
+        once it holds none) a day later."""
         mine = self._ownership.owned()
         now = utcnow()
         for key, screenings in list(self.employees.items()):
@@ -155,7 +160,9 @@ class HealthScreening:
                     slots[slot] = screening.model_copy(update={"machine": after})
                 elif (now - screening.ends).days < 1:
                     slots[slot] = screening
-            if slots != screenings.slots:
+            if not slots:
+                del self.employees[key]
+            elif slots != screenings.slots:
                 self._ownership.store(self.employees, key, Screenings(slots=slots))
             await self._send(sent)
 

@@ -197,6 +197,72 @@ def roster_check(file: Path, site_file: Path | None, as_json: bool) -> None:
     _print_roster(file, resolved, loaded_site)
 
 
+@roster.command("pseudonym")
+@click.argument("employee_id")
+def roster_pseudonym(employee_id: str) -> None:
+    """Print the pseudonym that stands for EMPLOYEE_ID in alerts and logs (OCC_PSEUDONYM_KEY)."""
+    from ingest.pseudonym import Pseudonyms
+
+    click.echo(Pseudonyms.required(_settings())(employee_id))
+
+
+@roster.command("reveal")
+@click.argument("pseudonym")
+@click.option(
+    "--roster",
+    "roster_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The roster whose employees are tried (default: OCC_ROSTER_FILE).",
+)
+@click.option(
+    "--site",
+    "site_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The site file the roster is loaded against (default: OCC_SITE_FILE).",
+)
+@click.option("--by", default=lambda: os.environ.get("USER", "cli"), help="Who asks (logged).")
+def roster_reveal(
+    pseudonym: str, roster_file: Path | None, site_file: Path | None, by: str
+) -> None:
+    """Find the employee of the roster behind PSEUDONYM (from a `health_screening` alert)."""
+    import logging
+
+    from ingest.logs import kv
+    from ingest.pseudonym import PATTERN, Pseudonyms
+    from ingest.roster import load_roster
+
+    settings = _settings()
+    names = Pseudonyms.required(settings)
+    if not PATTERN.match(pseudonym):
+        raise ConfigError(
+            f"{pseudonym!r} is not a pseudonym: a pseudonym is p- and 16 characters of a-z and 2-7."
+        )
+    roster_file = roster_file or settings.roster_file
+    if roster_file is None:
+        raise ConfigError(
+            "A pseudonym is looked up in a roster: pass --roster FILE or set OCC_ROSTER_FILE."
+        )
+    site_file = site_file or settings.site_file
+    if site_file is None:
+        raise ConfigError(
+            "A roster is loaded against a site file: pass --site FILE or set OCC_SITE_FILE."
+        )
+    loaded = load_roster(roster_file, load_site(site_file))
+    found = names.reveal(pseudonym, (e.id for e in loaded.employees))
+    employee = loaded.employee(found) if found is not None else None
+    if employee is None:
+        raise ConfigError(
+            f"Pseudonym {pseudonym} is no employee of the roster file {roster_file} under this "
+            "OCC_PSEUDONYM_KEY."
+        )
+    # An audit trail of who looked someone up; the line names the pseudonym, not the person.
+    logging.getLogger("deploy.cli").info(kv("pseudonym_revealed", pseudonym=pseudonym, by=by))
+    click.echo(
+        f"{employee.id}\t{employee.name or ''}\t{employee.unit}\t{employee.group}\t"
+        f"{employee.building}"
+    )
+
+
 def _print_roster(file: Path, resolved: dict[str, Any], loaded_site: Site) -> None:
     console = Console()
     employees = resolved["employees"]
@@ -292,8 +358,9 @@ def report() -> None:
 )
 def report_attendance(day: Any, building: str | None, unit: str | None, form: str) -> None:
     """Per employee status and minutes late on DATE, and totals per unit."""
+    from ingest.models import utcnow
     from processors.attendance import read_latest
-    from processors.attendance_report import attendance_rows, unit_totals
+    from processors.attendance_report import attendance_rows, check_reportable, unit_totals
     from processors.attendance_rules import DailyRecord
 
     if building is not None and unit is not None:
@@ -305,6 +372,17 @@ def report_attendance(day: Any, building: str | None, unit: str | None, form: st
         raise ConfigError(f"Building {building!r} is not in the site file {settings.site_file}.")
     if unit is not None and loaded.unit(unit) is None:
         raise ConfigError(f"Unit {unit!r} is not in the roster file {settings.roster_file}.")
+    homes = {
+        e.building
+        for e in loaded.employees
+        if building in {None, e.building} and unit in {None, e.unit}
+    }
+    check_reportable(
+        day.date(),
+        [b for b in loaded_site.buildings if b.id in homes],
+        utcnow(),
+        settings.attendance_retention_days,
+    )
     records = asyncio.run(read_latest(settings, "attendance", DailyRecord))
     rows = attendance_rows(
         loaded, loaded_site, records.values(), day.date(), building=building, unit=unit

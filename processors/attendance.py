@@ -8,22 +8,29 @@ days (`EmployeeDays`). Every changed day also goes to the compacted `occupancy.a
 employee is to the compacted `occupancy.presence` (keyed by employee). Every worker follows
 that whole topic (`PresenceBoard`, no consumer group) and so counts every building, whoever
 holds the employees; the count goes retained to `occupancy/{building}/presence`.
+
+Privacy: those tables and topics are the attendance records and name employees by id; what
+else leaves here (log lines, dead-letter reasons) names them by pseudonym
+(`ingest.pseudonym`). Days older than `OCC_ATTENDANCE_RETENTION_DAYS` are deleted by the
+worker holding the employee: dropped from the table and tombstoned in `occupancy.attendance`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, datetime, timedelta
 from typing import TypeVar
 
 import faust
 from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
 
+from ingest.errors import ConfigError
 from ingest.kafka import broadcast_consumer
 from ingest.logs import kv
 from ingest.models import CheckinRecord, DeadLetter, Identifier, utcnow
+from ingest.pseudonym import Pseudonyms
 from ingest.roster import Employee, Roster
 from ingest.settings import Settings
 from ingest.site import Site
@@ -35,6 +42,8 @@ from processors.attendance_rules import (
     apply_tap,
     close_day,
     day_end,
+    record_key,
+    retained_from,
     tap_date,
 )
 from processors.codec import codec_for, pydantic_table
@@ -44,7 +53,8 @@ from processors.ownership import Ownership
 log = logging.getLogger(__name__)
 
 TapHandler = Callable[[CheckinRecord, Employee, DailyRecord], Awaitable[None]]
-"""Called with each tap of a known employee and the day after it (redeliveries included)."""
+"""Called with each tap of a known employee and the day after it (redeliveries included),
+unless the tap's day is past the retention."""
 
 CountHandler = Callable[["PresenceCount"], Awaitable[None]]
 """Called with a building's presence count whenever it (or the day's plan) changes."""
@@ -57,10 +67,19 @@ class _Value(BaseModel):
 
 
 class EmployeeDays(_Value):
-    """One employee's recent days; every day up to `closed_through` (home time) is closed."""
+    """One employee's recent days; every day up to `closed_through` (home time) is closed.
+
+    `archived` are the dates of older records, dropped from `days` but still in
+    `occupancy.attendance`, until the retention deletes them there.
+    """
 
     days: dict[date, DailyRecord] = {}
     closed_through: date | None = None
+    archived: list[date] = []
+
+    @property
+    def empty(self) -> bool:
+        return not self.days and not self.archived
 
 
 class Presence(_Value):
@@ -110,8 +129,8 @@ def close_due(  # noqa: PLR0917 - a pure function of everything a close depends 
     and each date of the last `lookback` days not closed yet (absentees get their record).
 
     Returns the days after, the records that changed, and the close findings. Closed days
-    older than the lookback (and two days more) are dropped from the value; they stay in
-    `occupancy.attendance`.
+    older than the lookback (and two days more) are dropped from the value into `archived`;
+    they stay in `occupancy.attendance` until `expire` deletes them.
     """
     home = site.building(employee.building)
     assert home is not None, "a roster is loaded against the site"
@@ -142,18 +161,50 @@ def close_due(  # noqa: PLR0917 - a pure function of everything a close depends 
             closed_through = day
     oldest = today - timedelta(days=lookback + 2)
     kept = {d: r for d, r in updated.items() if d >= oldest or not r.closed}
-    after = EmployeeDays(days=kept, closed_through=closed_through)
+    archived = sorted({*days.archived, *(d for d in updated if d not in kept)})
+    after = EmployeeDays(days=kept, closed_through=closed_through, archived=archived)
     return after, changed, findings
+
+
+def expire(days: EmployeeDays, keep_from: date) -> tuple[EmployeeDays, list[date]]:
+    """The days without those before `keep_from` (closed or not), and the dates deleted,
+    whose records in `occupancy.attendance` must now be tombstoned."""
+    gone = sorted(
+        {*(d for d in days.days if d < keep_from), *(d for d in days.archived if d < keep_from)}
+    )
+    if not gone:
+        return days, []
+    after = days.model_copy(
+        update={
+            "days": {d: r for d, r in days.days.items() if d >= keep_from},
+            "archived": [d for d in days.archived if d >= keep_from],
+        }
+    )
+    return after, gone
+
+
+def check_retention(settings: Settings) -> None:
+    """The day-end timer must not mark absentees on days the retention deletes at once."""
+    lookback, retention = settings.attendance_lookback_days, settings.attendance_retention_days
+    if lookback > retention:
+        raise ConfigError(
+            f"Setting OCC_ATTENDANCE_LOOKBACK_DAYS ({lookback}) is more than "
+            f"OCC_ATTENDANCE_RETENTION_DAYS ({retention}): the day-end timer would mark days "
+            "that the retention deletes."
+        )
 
 
 class Attendance:
     """Registers the checkin agent, the day-end timer and the attendance tables on the app."""
 
     def __init__(self, app: faust.App, settings: Settings, site: Site, roster: Roster) -> None:
+        check_retention(settings)
         self._settings = settings
         self._site = site
         self._roster = roster
         self._rules = tap_rules(settings)
+        self._retention = settings.attendance_retention_days
+        self.pseudonyms = Pseudonyms.from_settings(settings)
         self.unknown_employees = 0
         self.taps = 0
         # One employee's read → store → send at a time: the day-end timer sends while the
@@ -203,13 +254,28 @@ class Attendance:
             return
         async with self._step:
             after = await self._apply(record, employee)
+        if after is None:
+            return
         for handle in self.tap_handlers:
             await handle(record, employee, after)
 
-    async def _apply(self, record: CheckinRecord, employee: Employee) -> DailyRecord:
+    async def _apply(self, record: CheckinRecord, employee: Employee) -> DailyRecord | None:
         key = employee.id.encode()
         before = self.employees.get(key) or EmployeeDays()
         day = tap_date(record, employee, self._site, self._rules)
+        if day < self._keep_from(employee, utcnow()):
+            # Stored, it would be deleted at the next tick; the input stays in the checkin topic.
+            self._log_finding(
+                Finding(
+                    kind="past_retention",
+                    employee=employee.id,
+                    date=day,
+                    at=record.received_at,
+                    detail=f"{record.action} {record.identity} not kept: the day is older "
+                    f"than {self._retention} days",
+                )
+            )
+            return None
         current = before.days.get(day)
         after, findings = apply_tap(
             current,
@@ -220,14 +286,15 @@ class Attendance:
             rules=self._rules,
         )
         for finding in findings:
-            _log_finding(finding)
+            self._log_finding(finding)
         if after != current:
             days = before.model_copy(update={"days": {**before.days, day: after}})
             await self._save(key, before, days, [after])
         return after
 
     async def close_days(self) -> None:
-        """Close the days that ended, for the employees whose partition this worker holds."""
+        """Close the days that ended and delete those past the retention, for the employees
+        whose partition this worker holds (and those who left the roster since)."""
         mine = self.ownership.owned()
         if not mine:
             return
@@ -238,6 +305,16 @@ class Attendance:
                 continue
             async with self._step:
                 await self._close(key, employee, now)
+        for key in [k for k in self.employees if self._roster.employee(k.decode()) is None]:
+            if self.ownership.partition_of(key) in mine:
+                async with self._step:
+                    await self._forget(key, now)
+
+    def _keep_from(self, employee: Employee, now: datetime) -> date:
+        """The oldest date kept, by the local date of the employee's home building."""
+        home = self._site.building(employee.building)
+        assert home is not None, "a roster is loaded against the site"
+        return retained_from(now, home.zone, self._retention)
 
     async def _close(self, key: bytes, employee: Employee, now: datetime) -> None:
         before = self.employees.get(key) or EmployeeDays()
@@ -251,27 +328,69 @@ class Attendance:
             self._settings.attendance_lookback_days,
         )
         for finding in findings:
-            _log_finding(finding)
+            self._log_finding(finding)
+        keep_from = self._keep_from(employee, now)
+        after, gone = expire(after, keep_from)
+        changed = [r for r in changed if r.date >= keep_from]
         if after != before:
-            await self._save(key, before, after, changed)
+            await self._save(key, before, after, changed, gone)
+
+    async def _forget(self, key: bytes, now: datetime) -> None:
+        """The days of someone no longer in the roster, deleted as they pass the retention
+        (in the zone of the building of their latest day); the entry goes with the last."""
+        before = self.employees.get(key)
+        if before is None:
+            return
+        latest = max(before.days.values(), key=lambda r: r.date, default=None)
+        where = self._site.building(latest.building) if latest is not None else None
+        zone = (where or self._site.buildings[0]).zone
+        after, gone = expire(before, retained_from(now, zone, self._retention))
+        if after.empty:
+            await self._delete_days(key, gone)
+            del self.employees[key]
+            await self.presence_topic.send(key=key, value=None, value_serializer="raw")
+        elif gone:
+            await self._save(key, before, after, [], gone)
 
     async def _save(
-        self, key: bytes, before: EmployeeDays, after: EmployeeDays, changed: list[DailyRecord]
+        self,
+        key: bytes,
+        before: EmployeeDays,
+        after: EmployeeDays,
+        changed: list[DailyRecord],
+        gone: Sequence[date] = (),
     ) -> None:
         self.ownership.store(self.employees, key, after)
         for record in changed:
             await self.days_topic.send(key=record.key.encode(), value=record)
+        await self._delete_days(key, gone)
         employee = key.decode()
         was, now = presence_of(employee, before), presence_of(employee, after)
         if was != now:
             await self.presence_topic.send(key=key, value=now)
 
+    async def _delete_days(self, key: bytes, gone: Sequence[date]) -> None:
+        """Tombstones: compaction removes the records of these dates of `occupancy.attendance`."""
+        for day in gone:
+            tombstone = record_key(key.decode(), day).encode()
+            await self.days_topic.send(key=tombstone, value=None, value_serializer="raw")
+        if gone:
+            log.info(
+                kv(
+                    "attendance_days_deleted",
+                    employee=self.pseudonyms(key.decode()),
+                    days=len(gone),
+                    through=gone[-1].isoformat(),
+                )
+            )
+
     async def _unknown(self, record: CheckinRecord) -> None:
         self.unknown_employees += 1
+        pseudonym = self.pseudonyms(record.employee_id)
         log.warning(
             kv(
                 "attendance_unknown_employee",
-                employee=record.employee_id,
+                employee=pseudonym,
                 building=record.building,
                 kiosk=record.kiosk,
                 event_id=record.event_id,
@@ -279,15 +398,29 @@ class Attendance:
             )
         )
         topic = KioskTopic(record.building, record.kiosk).format(self._settings.mqtt_prefix)
+        # The payload keeps the id (the input must not be lost); the reason names the pseudonym.
         payload = record.model_dump_json(include=_KIOSK_FIELDS, exclude_none=True).encode()
         letter = DeadLetter.of(
             topic,
             payload,
             "unknown_employee",
-            f"employee {record.employee_id!r} is not in the roster (payload rebuilt by a worker)",
+            f"employee {pseudonym} is not in the roster (payload rebuilt by a worker)",
             utcnow(),
         )
         await self.deadletter_topic.send(key=topic.encode(), value=letter)
+
+    def _log_finding(self, finding: Finding) -> None:
+        level = logging.DEBUG if finding.kind == "duplicate" else logging.INFO
+        log.log(
+            level,
+            kv(
+                "attendance_finding",
+                kind=finding.kind,
+                employee=self.pseudonyms(finding.employee),
+                date=finding.date.isoformat(),
+                detail=finding.detail,
+            ),
+        )
 
 
 class PresenceBoard:
@@ -356,6 +489,8 @@ class PresenceBoard:
 
     def _take(self, key: bytes | None, value: bytes | None) -> None:
         if value is None:
+            if key is not None:  # someone who left the roster, forgotten
+                self._where.pop(key.decode(), None)
             return
         try:
             self.take(Presence.model_validate_json(value))
@@ -387,17 +522,3 @@ async def read_latest(settings: Settings, name: str, model: type[Model]) -> dict
         return latest
     finally:
         await consumer.stop()
-
-
-def _log_finding(finding: Finding) -> None:
-    level = logging.DEBUG if finding.kind == "duplicate" else logging.INFO
-    log.log(
-        level,
-        kv(
-            "attendance_finding",
-            kind=finding.kind,
-            employee=finding.employee,
-            date=finding.date.isoformat(),
-            detail=finding.detail,
-        ),
-    )

@@ -1,6 +1,8 @@
 """The attendance report: one row per employee for a local date, and totals per unit.
 
-Pure functions over the roster and the day records read from `occupancy.attendance`.
+Pure functions over the roster and the day records read from `occupancy.attendance`. A date
+past `OCC_ATTENDANCE_RETENTION_DAYS` has no records left: it is refused, not shown as a day
+everyone missed.
 """
 
 from __future__ import annotations
@@ -9,12 +11,29 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from ingest.errors import OccupancyError
 from ingest.roster import Employee, Roster, Scheduled
-from ingest.site import Site
-from processors.attendance_rules import DailyRecord
+from ingest.site import Building, Site
+from processors.attendance_rules import DailyRecord, retained_from
 
 NO_RECORD = "no_record"
 """The status of an employee with no record yet: the day is not over and they did not tap."""
+
+
+class RetentionError(OccupancyError):
+    """The report's date is older than the retention: its records were deleted."""
+
+
+def check_reportable(
+    day: date, buildings: Iterable[Building], now: datetime, retention: int
+) -> None:
+    """Refuse a date past the retention in every one of `buildings` (the employees' homes)."""
+    cutoffs = [retained_from(now, b.zone, retention) for b in buildings]
+    if cutoffs and all(day < cutoff for cutoff in cutoffs):
+        raise RetentionError(
+            f"Attendance on {day.isoformat()} is older than the {retention} days kept "
+            "(OCC_ATTENDANCE_RETENTION_DAYS): its records were deleted."
+        )
 
 
 @dataclass(frozen=True)

@@ -74,6 +74,8 @@ __all__ = [
     "apply_tap",
     "close_day",
     "day_end",
+    "record_key",
+    "retained_from",
     "tap_date",
     "tap_time",
 ]
@@ -102,7 +104,7 @@ Flag = Literal[
     "after_close",
     "too_many_taps",
 ]
-FindingKind = Flag | Literal["duplicate", "auto_closed"]
+FindingKind = Flag | Literal["duplicate", "auto_closed", "past_retention"]
 
 
 class _State(BaseModel):
@@ -194,6 +196,12 @@ def tap_date(tap: CheckinRecord, employee: Employee, site: Site, rules: TapRules
 def day_end(day: date, zone: ZoneInfo) -> datetime:
     """When a local day is over (the next local midnight), in UTC."""
     return datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC)
+
+
+def retained_from(now: datetime, zone: ZoneInfo, retention: int) -> date:
+    """The oldest local date whose records are kept: `retention` days before today in `zone`
+    (retention 90 on 2026-12-02 keeps 2026-09-03 and later)."""
+    return now.astimezone(zone).date() - timedelta(days=retention)
 
 
 def apply_tap(
