@@ -20,6 +20,7 @@ import pytest
 import yaml
 
 from ingest.models import Alert, DeadLetter
+from ingest.pseudonym import Pseudonyms
 from tests.deploy.test_cli import occupancy
 from tests.support.kafka import read_topics
 from tests.support.mqtt import Collector, publish
@@ -30,6 +31,7 @@ pytestmark = pytest.mark.integration
 SAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "sample"
 SERVICE_DESK = "197202042002021242"  # group layanan, hq-jakarta
 GROUP_A = "196903151996012001"  # group A, hq-jakarta
+PSEUDONYM_KEY = "attendance-worker-test-key-0001"
 
 
 def kiosk(
@@ -58,6 +60,7 @@ def test_presence_alerts_acks_and_dead_letters_now(
         OCC_ALERT_TICK_S="1",
         # Any one person in is over the plan (at most 293 planned in a day).
         OCC_HEADCOUNT_OVER_PLAN_RATIO="0.001",
+        OCC_PSEUDONYM_KEY=PSEUDONYM_KEY,
     )
     prefix = pipeline.prefix
     collector = Collector(
@@ -100,7 +103,9 @@ def test_presence_alerts_acks_and_dead_letters_now(
         )
         health = [a for a in sent() if a.kind == "health_screening"]
         assert len(health) == 1 and health[0].severity == "warning", sent()
-        assert SERVICE_DESK in health[0].message and health[0].value == 38.2
+        # Named by pseudonym (test_attendance_privacy_worker.py: never by id or name).
+        pseudonym = Pseudonyms(PSEUDONYM_KEY.encode())(SERVICE_DESK)
+        assert pseudonym in health[0].message and health[0].value == 38.2
         assert health[0].ack is None
         headcount = next(
             a for a in sent() if a.kind == "building_headcount" and a.state == "active"
