@@ -192,3 +192,24 @@ def test_pseudonyms_leave_the_worker_and_old_days_are_tombstoned(
         collector.close()
         statuses = pipeline.stop_all()
     assert all(code == 0 for code in statuses.values()), statuses
+
+
+def test_a_lookback_past_the_retention_stops_the_worker_with_one_sentence(
+    stack_env: dict[str, str], tmp_path: Path
+) -> None:
+    pipeline = Pipeline(
+        stack_env,
+        tmp_path,
+        OCC_ROSTER_FILE=str(SAMPLE / "roster.yaml"),
+        OCC_ATTENDANCE_LOOKBACK_DAYS="10",
+        OCC_ATTENDANCE_RETENTION_DAYS="5",
+        OCC_WORKER_DATA_DIR=str(tmp_path / "w"),
+    )
+    result = occupancy("worker", env=pipeline.env)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        "occupancy: Setting OCC_ATTENDANCE_LOOKBACK_DAYS (10) is more than "
+        "OCC_ATTENDANCE_RETENTION_DAYS (5): the day-end timer would mark days that the "
+        "retention deletes."
+    )
+    assert "Traceback" not in result.stderr
