@@ -40,7 +40,9 @@ TOPICS = (
     TopicSpec("alerts"),
     # Attendance: each employee's day records (keyed employee/date) for the reports, and
     # whether each employee is in a building now (keyed employee) for every worker's tally.
-    TopicSpec("attendance", config=_COMPACTED),
+    # A day's segment rolls daily, so a day deleted by the retention (a tombstone) is
+    # compacted away within about two days rather than the broker's default week.
+    TopicSpec("attendance", config={**_COMPACTED, "segment.ms": str(24 * 3600 * 1000)}),
     TopicSpec("presence", config=_COMPACTED),
     # One partition: policy changes and room edits must be read in the order written.
     TopicSpec("config", partitioned=False, config=_COMPACTED),
