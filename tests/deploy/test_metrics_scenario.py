@@ -60,6 +60,7 @@ class Scenario:
     unacknowledged: int = 0
     planned_wfo: int = 0
     late: int = 0
+    absent: int = 0
 
 
 def _door(prefix: str, room: str, seq: int, entered: int, exited: int) -> tuple[str, bytes]:
@@ -204,6 +205,13 @@ def played(
         settings = Settings(kafka_bootstrap=pipeline.bootstrap, kafka_topic_prefix=pipeline.topics)
         days = asyncio.run(read_latest(settings, "attendance", DailyRecord)).values()
         scenario.late = sum(1 for d in days if d.date == today and d.late_minutes > 0)
+        # Who left after five seconds on an office day is absent by hours, if their group
+        # has that threshold (on other days they came unscheduled): from the roster alone.
+        for employee_id, _ in _building_employees()[:CHECKED_OUT]:
+            employee = roster.employee(employee_id)
+            assert employee is not None
+            if roster.scheduled(employee, today) == "wfo":
+                scenario.absent += roster.group_of(employee).absent_below_hours is not None
         yield db, scenario, pipeline
     finally:
         collector.close()
@@ -379,11 +387,11 @@ def test_every_dashboard_query_returns_what_the_scenario_implies(
     assert today["in the building"] == inside
     assert today["present"] == came
     assert today["planned WFO"] == sc.planned_wfo
-    assert (today["late"], today["absent"]) == (sc.late, 0)
+    assert (today["late"], today["absent"]) == (sc.late, sc.absent)
     per_unit = panels[(attendance, "Present against planned WFO per unit", "A")]
     assert (_total(per_unit, "present"), _total(per_unit, "planned WFO")) == (came, sc.planned_wfo)
     days = panels[(attendance, "Late and absent per day", "A")]
-    assert (days[-1]["late"], days[-1]["absent"]) == (sc.late, 0)
+    assert (days[-1]["late"], days[-1]["absent"]) == (sc.late, sc.absent)
     assert _total(panels[(attendance, "Check-ins per quarter hour", "A")], "check-ins") == came
 
     alerts = "Alerts"
