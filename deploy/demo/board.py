@@ -38,6 +38,8 @@ class TerminalBoard:
         self.presence: dict[str, int] = {}
         self.alerts: deque[Alert] = deque(maxlen=last_alerts)
         self.alerts_seen = 0
+        # The most rooms with people at once: by the end of a simulated day they have left.
+        self.peak_rooms_with_people = 0
         self._client: mqtt.Client | None = None
 
     # --- feeding ---------------------------------------------------------------------
@@ -76,6 +78,8 @@ class TerminalBoard:
                 state = RoomState.model_validate_json(payload)
                 with self._lock:
                     self.rooms[(state.building, state.room)] = state
+                    occupied = sum(1 for s in self.rooms.values() if s.count > 0)
+                    self.peak_rooms_with_people = max(self.peak_rooms_with_people, occupied)
             elif parts[-1] == "alerts":
                 alert = Alert.model_validate_json(payload)
                 with self._lock:

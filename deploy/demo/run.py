@@ -53,7 +53,7 @@ class DemoResult:
     pids: list[int]
     exit_codes: dict[str, int]
     alerts: int
-    rooms_with_people: int
+    peak_rooms_with_people: int  # the most rooms with people at once
     seconds: float
 
 
@@ -99,7 +99,7 @@ class Demo:
             + ([self.kafka.pid] if self.kafka and self.kafka.pid else []),
             exit_codes=exit_codes,
             alerts=self.board.alerts_seen,
-            rooms_with_people=sum(1 for s in self.board.rooms.values() if s.count > 0),
+            peak_rooms_with_people=self.board.peak_rooms_with_people,
             seconds=round(time.monotonic() - started, 1),
         )
 

@@ -106,7 +106,7 @@ def test_the_demo_runs_alone_and_leaves_nothing_behind(tmp_path: Path) -> None:
         result["exit_codes"]["worker"] == 0 and result["exit_codes"]["bridge"] == 0
     ), result
     assert result["alerts"] > 0, log[-3000:]
-    assert result["rooms_with_people"] > 0
+    assert result["peak_rooms_with_people"] > 0
     assert board, f"the web board never showed a room with people ({result['board_url']})"
     time.sleep(1)
     assert [p for p in result["pids"] if _alive(p)] == []
