@@ -8,6 +8,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +48,13 @@ from processors.watchdog import StallWatchdog
 log = logging.getLogger(__name__)
 
 
+def worker_client_id(settings: Settings) -> str:
+    """The worker's MQTT client id, unique per process on every machine and container: in
+    containers each worker is pid 1, and two clients with one id knock each other off."""
+    host = re.sub(r"[^A-Za-z0-9_.-]", "_", socket.gethostname())[:64]
+    return f"{settings.kafka_topic_prefix}-worker-{host}-{os.getpid()}"
+
+
 class _LoopBoundProducer:
     """An aiokafka producer must be created inside the running loop, which Faust starts
     later than the notifiers are wired; this one is created by `start`."""
@@ -76,9 +85,7 @@ class Workers:
     def __init__(self, settings: Settings, site: Site) -> None:
         self.settings = settings
         self.app = build_app(settings)
-        self.publisher = MqttPublisher(
-            settings, client_id=f"{settings.kafka_topic_prefix}-worker-{os.getpid()}"
-        )
+        self.publisher = MqttPublisher(settings, client_id=worker_client_id(settings))
         self.policy = PolicyFollower(settings, site)
         self.occupancy = Occupancy(self.app, settings, site, self.publisher, self.policy)
         self.producer = _LoopBoundProducer(settings)

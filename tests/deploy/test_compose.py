@@ -22,6 +22,7 @@ import yaml
 
 from deploy.cli import main
 from deploy.grafana import dashboards as dash
+from deploy.worker import worker_client_id
 from ingest.settings import Settings, load_settings
 from ingest.topics import Wildcards
 from tests.deploy.test_mqtt_security import CONF, Broker, broker  # noqa: F401 - a fixture
@@ -430,6 +431,20 @@ def test_the_addresses_the_services_share_agree(compose: dict[str, Any]) -> None
     assert _env(services["bridge"]) == env, "the bridge and the workers share their settings"
 
 
+def test_worker_replicas_get_mqtt_client_ids_of_their_own(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """In its container every replica is pid 1: the container's host name tells them apart
+    (Mosquitto drops the older of two clients with one id)."""
+    settings = load_settings()
+    monkeypatch.setattr("os.getpid", lambda: 1)
+    ids = set()
+    for host in ("3f2a9c1d7e4b", "8d0e5b6a2c91"):
+        monkeypatch.setattr("socket.gethostname", lambda host=host: host)
+        ids.add(worker_client_id(settings))
+    assert ids == {"occupancy-worker-3f2a9c1d7e4b-1", "occupancy-worker-8d0e5b6a2c91-1"}
+
+
 def test_the_dockerfile_copies_what_exists_and_runs_occupancy() -> None:
     dockerfile = (DEPLOY / "Dockerfile").read_text(encoding="utf-8")
     copies = re.findall(r"^COPY\s+(.+?)\s+\S+$", dockerfile, flags=re.MULTILINE)
@@ -445,6 +460,48 @@ def test_the_dockerfile_copies_what_exists_and_runs_occupancy() -> None:
     # The uid the secrets README tells the operator to give the secret files to.
     assert "--uid 10001" in dockerfile
     assert "uid 10001" in (DEPLOY / "secrets" / "README.md").read_text(encoding="utf-8")
+
+
+def test_the_deploy_guides_name_real_settings_and_commands() -> None:
+    """deploy/README.md and the operator folders' READMEs: every OCC_ variable and
+    `occ_*` secret file is a setting, every `occupancy ...` and `dc run --rm admin ...` in
+    code (blocks or `spans`) names a real command."""
+    settings = {f"OCC_{name.upper()}" for name in Settings.model_fields} | {"OCC_SECRETS_DIR"}
+    guides = [DEPLOY / "README.md", *(folder / "README.md" for folder in OPERATOR_FOLDERS)]
+    commands = 0
+    for guide in guides:
+        text = guide.read_text(encoding="utf-8")
+        assert set(re.findall(r"\bOCC_[A-Z0-9_]+\b", text)) <= settings, guide
+        files = {f"OCC_{name.upper()}" for name in re.findall(r"`occ_([a-z_]+)`", text)}
+        assert files <= settings, guide
+        for code in _code(text):
+            found = re.match(r"(?:.*\s)?occupancy (.*)", code) or re.search(
+                r"\brun --rm admin (.*)", code
+            )
+            if found is None:
+                continue
+            words = shlex.split(found[1].split("#")[0].replace("...", ""))
+            commands += 1
+            command: click.Command = main
+            while isinstance(command, click.Group) and words and words[0] in command.commands:
+                command = command.commands[words.pop(0)]
+            assert command is not main, f"{guide}: {code}"
+            if isinstance(command, click.Group) and words:  # `devices add|remove`
+                assert set(words[0].split("|")) <= set(command.commands), f"{guide}: {code}"
+    assert commands >= 10
+
+
+def _code(markdown: str) -> list[str]:
+    """The lines of fenced code blocks and the `spans` elsewhere, with `dc` spelled out."""
+    code, fenced = [], False
+    for line in markdown.splitlines():
+        if line.strip().startswith("```"):
+            fenced = not fenced
+        elif fenced:
+            code.append(line)
+        else:
+            code += re.findall(r"`([^`]+)`", line)
+    return [re.sub(r"^dc ", "docker compose ", c.strip()) for c in code]
 
 
 def _uncommented(text: str) -> list[str]:

@@ -311,3 +311,29 @@ def test_a_running_bridge_keeps_its_health_file_fresh_and_a_stopped_one_does_not
     finally:
         statuses = pipeline.stop_all()
     assert statuses == {bridge.log.name: 0}
+
+
+def test_a_running_worker_keeps_its_health_file_fresh_and_a_stopped_one_does_not(
+    stack_env: dict[str, str], tmp_path: Path
+) -> None:
+    path = tmp_path / "worker-healthy"
+    pipeline = Pipeline(stack_env, tmp_path, OCC_HEALTH_FILE=str(path))
+    runner = CliRunner()
+    max_age = HEALTH_CHECK_S * 2
+
+    def healthy() -> bool:
+        result = runner.invoke(health, ["--file", str(path), "--max-age", str(max_age)])
+        return result.exit_code == 0
+
+    worker = pipeline.worker()
+    try:
+        _wait_until(healthy, 30, "the worker never touched its health file")
+        os.killpg(worker.process.pid, signal.SIGSTOP)
+        try:
+            _wait_until(lambda: not healthy(), max_age + 10, "a stopped worker stays healthy")
+        finally:
+            os.killpg(worker.process.pid, signal.SIGCONT)
+        _wait_until(healthy, 30, "the worker did not freshen the file after SIGCONT")
+    finally:
+        statuses = pipeline.stop_all()
+    assert statuses == {worker.log.name: 0}
