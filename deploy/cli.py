@@ -512,5 +512,14 @@ def _add_simulate_command() -> None:
 
 _add_simulate_command()
 
+
+def _add_health_command() -> None:
+    from deploy.health import health
+
+    main.add_command(health)
+
+
+_add_health_command()
+
 if __name__ == "__main__":
     sys.exit(main())

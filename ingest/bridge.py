@@ -29,8 +29,8 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.properties import Properties
 from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential
 
-from deploy.health import HealthFile
 from ingest.errors import PayloadRejected
+from ingest.health import HealthFile
 from ingest.kafka import ensure_topics, make_producer
 from ingest.logs import kv
 from ingest.metrics import Deltas, MetricsWriter

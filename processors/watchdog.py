@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import faust
 
-from deploy.health import HealthFile
+from ingest.health import HealthFile
 from ingest.logs import kv
 from ingest.settings import Settings
 

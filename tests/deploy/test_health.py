@@ -21,7 +21,8 @@ import pytest
 from click.testing import CliRunner
 
 from deploy.command_group import CommandGroup
-from deploy.health import DEFAULT_MAX_AGE_S, HealthFile, check, health
+from deploy.health import DEFAULT_MAX_AGE_S, check, health
+from ingest.health import HealthFile
 from ingest.settings import load_settings
 from processors.watchdog import HEALTH_CHECK_S, Seen, StallWatchdog, progressing
 from tests.support.pipeline import Pipeline
