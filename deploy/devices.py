@@ -149,7 +149,8 @@ def _pipeline_rules(prefix: str) -> tuple[str, ...]:
     return (
         f"topic read {wildcards.doors}",
         f"topic read {wildcards.kiosks}",
-        f"topic read {wildcards.acks}",
+        # Read by the workers; written by the web board's Acknowledge, as a console would.
+        f"topic readwrite {wildcards.acks}",
         f"topic write {prefix}/+/+/state",
         f"topic write {AlertsTopic('+').format(prefix)}",
         f"topic write {prefix}/+/summary",

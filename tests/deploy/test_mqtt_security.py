@@ -529,3 +529,13 @@ def test_bridge_and_worker_run_over_mqtts_with_the_pipeline_login(
 
 def counts_in(messages: list[Message]) -> list[int]:
     return [RoomState.model_validate_json(payload).count for topic, payload in messages]
+
+
+def test_the_web_board_acknowledges_with_the_pipeline_login(broker: Broker) -> None:
+    # The board in a worker publishes the ack as a console would; the workers read it.
+    with broker.client("pipeline") as board, broker.client("pipeline") as worker:
+        worker.subscribe(*PIPELINE_READS)
+        ack = json.dumps({"by": "board"}).encode()
+        board.publish(ACK, ack)
+        worker.wait_for(received_all((ACK, ack)))
+        assert worker.messages() == [(ACK, ack)]
