@@ -234,13 +234,16 @@ def test_the_admin_service_writes_the_files_mosquitto_reads(compose: dict[str, A
 
 def test_the_pipeline_logs_in_to_mosquitto_with_a_secret_file(compose: dict[str, Any]) -> None:
     services = _services(compose)
-    (secret,) = compose["secrets"]
-    assert secret.removeprefix("occ_") in Settings.model_fields, "not named for a setting"
-    assert secret == "occ_mqtt_url"
+    secrets = list(compose["secrets"])
+    for secret in secrets:
+        assert secret.removeprefix("occ_") in Settings.model_fields, f"{secret}: no setting"
+        assert compose["secrets"][secret]["file"] == f"./secrets/{secret}"
+    assert secrets == ["occ_mqtt_url", "occ_pseudonym_key"]
     for name in PIPELINE:
         service = services[name]
         env = _env(service)
-        assert service["secrets"] == [secret]
+        assert service["secrets"] == secrets
+        assert not {s.upper() for s in secrets} & set(env), "the environment would win"
         assert env["OCC_SECRETS_DIR"] == "/run/secrets"
         # The environment wins over a secret file: it must not set the URL.
         assert "OCC_MQTT_URL" not in env
