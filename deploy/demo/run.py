@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import json
 import os
+import secrets
 import shutil
 import signal
 import tempfile
@@ -126,6 +127,8 @@ class Demo:
         env.setdefault("OCC_ALERT_MIN_DWELL_S", f"{max(1.0, 60 / speed):g}")
         env.setdefault("OCC_ALERT_REMINDER_S", f"{max(30.0, 600 / speed):g}")
         env.setdefault("OCC_ALERT_TICK_S", "2")
+        # One key for the demo's processes, so their pseudonyms agree (and no warning).
+        env.setdefault("OCC_PSEUDONYM_KEY", secrets.token_hex(32))
         # A fresh store per demo: the embedded broker forgets everything when it stops.
         env["OCC_WORKER_DATA_DIR"] = str(self.run_dir / "worker")
         if "board_port" in Settings.model_fields and "OCC_BOARD_PORT" not in env:
