@@ -5,28 +5,13 @@ from __future__ import annotations
 from rich.console import Console
 
 from deploy.demo.board import TerminalBoard
-from ingest.models import RoomState
 from ingest.site import Site
-from tests.alerts.samples import T0, sample_alert
+from tests.alerts.samples import sample_alert
+from tests.alerts.test_board_state import HQ, state
 
-HQ = "hq-jakarta"
 
-
-def _state(room: str, count: int, limit: int = 10) -> bytes:
-    return (
-        RoomState(
-            building=HQ,
-            room=room,
-            count=count,
-            limit=limit,
-            capacity=20,
-            free=max(0, limit - count),
-            status="over" if count > limit else "open",
-            ts=T0,
-        )
-        .model_dump_json()
-        .encode()
-    )
+def _state(room: str, count: int) -> bytes:
+    return state(count, room=room).model_dump_json().encode()
 
 
 def test_it_keeps_the_latest_state_per_room_and_the_most_rooms_ever_occupied(
