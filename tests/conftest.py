@@ -11,9 +11,11 @@ from pathlib import Path
 import pytest
 
 from deploy.local.stack import Stack, StackPorts
+from ingest.roster import Roster, load_roster
 from ingest.site import Site, load_site
 
 SAMPLE_SITE = Path(__file__).resolve().parents[1] / "deploy" / "sample" / "site.yaml"
+SAMPLE_ROSTER = SAMPLE_SITE.with_name("roster.yaml")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -44,3 +46,9 @@ def stack_env(stack: Stack) -> dict[str, str]:
 def sample_site() -> Site:
     """The sample site shipped in deploy/sample/site.yaml."""
     return load_site(SAMPLE_SITE)
+
+
+@pytest.fixture(scope="session")
+def sample_roster(sample_site: Site) -> Roster:
+    """The sample roster shipped in deploy/sample/roster.yaml."""
+    return load_roster(SAMPLE_ROSTER, sample_site)

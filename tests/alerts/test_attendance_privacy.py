@@ -17,7 +17,7 @@ import pytest
 from alerts.attendance import HealthScreening, Screenings
 from ingest.models import Alert, CheckinRecord
 from ingest.pseudonym import Pseudonyms
-from ingest.roster import Roster, load_roster
+from ingest.roster import Roster
 from ingest.site import Site
 from processors.attendance_rules import TapRules, apply_tap
 
@@ -48,11 +48,6 @@ class Sent:
         self.alerts.append(alert)
 
 
-@pytest.fixture(scope="module")
-def roster(sample_site: Site) -> Roster:
-    return load_roster(ROSTER, sample_site)
-
-
 def machine(site: Site) -> tuple[HealthScreening, dict[bytes, Screenings], Sent]:
     screening = HealthScreening.__new__(HealthScreening)
     table: dict[bytes, Screenings] = {}
@@ -69,9 +64,9 @@ def machine(site: Site) -> tuple[HealthScreening, dict[bytes, Screenings], Sent]
 
 
 def test_the_alert_names_the_pseudonym_and_the_entry_goes_a_day_after(
-    roster: Roster, sample_site: Site, monkeypatch: pytest.MonkeyPatch
+    sample_roster: Roster, sample_site: Site, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    employee = roster.employee(SERVICE_DESK)
+    employee = sample_roster.employee(SERVICE_DESK)
     assert employee is not None and employee.name == NAME
     screening, table, sent = machine(sample_site)
     record = CheckinRecord(
@@ -86,7 +81,7 @@ def test_the_alert_names_the_pseudonym_and_the_entry_goes_a_day_after(
         received_at=AT,
     )
     day, _ = apply_tap(
-        None, record, employee=employee, roster=roster, site=sample_site, rules=TapRules()
+        None, record, employee=employee, roster=sample_roster, site=sample_site, rules=TapRules()
     )
     asyncio.run(screening._on_tap(record, employee, day))
 

@@ -58,11 +58,6 @@ def write(folder: Path, text: str = SMALL, csv_text: str | None = CSV) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def sample_roster(sample_site: Site) -> Roster:
-    return load_roster(SAMPLE / "roster.yaml", sample_site)
-
-
 # --- the sample ------------------------------------------------------------------------
 
 

@@ -9,18 +9,13 @@ import pytest
 
 from alerts.attendance import over_plan, screening_reasons
 from ingest.models import CheckinRecord
-from ingest.roster import Roster, load_roster
+from ingest.roster import Roster
 from ingest.site import Site
 from processors.attendance import EmployeeDays, close_due, presence_of
 from processors.attendance_rules import TapRules, apply_tap
 
 ROSTER = Path(__file__).resolve().parents[2] / "deploy" / "sample" / "roster.yaml"
 GROUP_A = "196903151996012001"  # group A (office Mon, Wed, Fri), hq-jakarta
-
-
-@pytest.fixture(scope="module")
-def roster(sample_site: Site) -> Roster:
-    return load_roster(ROSTER, sample_site)
 
 
 def tap(action: str, at: datetime, event: str, **extra: object) -> CheckinRecord:
@@ -38,8 +33,10 @@ def tap(action: str, at: datetime, event: str, **extra: object) -> CheckinRecord
     )
 
 
-def test_close_due_marks_absentees_and_closes_open_days(roster: Roster, sample_site: Site) -> None:
-    employee = roster.employee(GROUP_A)
+def test_close_due_marks_absentees_and_closes_open_days(
+    sample_roster: Roster, sample_site: Site
+) -> None:
+    employee = sample_roster.employee(GROUP_A)
     assert employee is not None
     monday = date(2026, 11, 23)
     check_in = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)  # 08:00 WIB
@@ -47,7 +44,7 @@ def test_close_due_marks_absentees_and_closes_open_days(roster: Roster, sample_s
         None,
         tap("check_in", check_in, "e1"),
         employee=employee,
-        roster=roster,
+        roster=sample_roster,
         site=sample_site,
         rules=TapRules(),
     )
@@ -56,7 +53,7 @@ def test_close_due_marks_absentees_and_closes_open_days(roster: Roster, sample_s
     # Wednesday 10:00 WIB: Monday and Tuesday are over, Wednesday is not.
     now = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
     after, changed, findings = close_due(
-        days, employee, now, roster, sample_site, TapRules(), lookback=2
+        days, employee, now, sample_roster, sample_site, TapRules(), lookback=2
     )
     statuses = {r.date: r.status for r in changed}
     assert statuses == {monday: "auto_closed", date(2026, 11, 24): "wfh"}
@@ -64,9 +61,9 @@ def test_close_due_marks_absentees_and_closes_open_days(roster: Roster, sample_s
     assert after.closed_through == date(2026, 11, 24)
     assert presence_of(GROUP_A, after).building is None
     # Nothing more is due until Wednesday ends; then Wednesday is an absence.
-    assert close_due(after, employee, now, roster, sample_site, TapRules(), 2)[1] == []
+    assert close_due(after, employee, now, sample_roster, sample_site, TapRules(), 2)[1] == []
     later = datetime(2026, 11, 25, 17, 1, tzinfo=UTC)
-    _, changed, _ = close_due(after, employee, later, roster, sample_site, TapRules(), 2)
+    _, changed, _ = close_due(after, employee, later, sample_roster, sample_site, TapRules(), 2)
     assert [(r.date, r.status) for r in changed] == [(date(2026, 11, 25), "absent")]
 
 

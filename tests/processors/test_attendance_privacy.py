@@ -4,14 +4,12 @@ it, the report of a date past it, and no screening values kept per person."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from ingest.errors import ConfigError
-from ingest.models import CheckinRecord
-from ingest.roster import Roster, load_roster
+from ingest.roster import Roster
 from ingest.settings import Settings
 from ingest.site import Site
 from processors.attendance import (
@@ -23,30 +21,9 @@ from processors.attendance import (
 )
 from processors.attendance_report import RetentionError, check_reportable
 from processors.attendance_rules import DailyRecord, Tap, TapRules, apply_tap, retained_from
+from tests.processors.test_attendance import GROUP_A, tap
 
-ROSTER = Path(__file__).resolve().parents[2] / "deploy" / "sample" / "roster.yaml"
-GROUP_A = "196903151996012001"  # group A (office Mon, Wed, Fri), hq-jakarta
 WIB = ZoneInfo("Asia/Jakarta")
-
-
-@pytest.fixture(scope="module")
-def roster(sample_site: Site) -> Roster:
-    return load_roster(ROSTER, sample_site)
-
-
-def tap(action: str, at: datetime, event: str, **extra: object) -> CheckinRecord:
-    return CheckinRecord.model_validate(
-        {
-            "building": "hq-jakarta",
-            "kiosk": "kiosk-main",
-            "event_id": event,
-            "ts": at,
-            "employee_id": GROUP_A,
-            "action": action,
-            "received_at": at,
-            **extra,
-        }
-    )
 
 
 def test_retained_from_counts_days_in_the_building_zone() -> None:
@@ -58,16 +35,16 @@ def test_retained_from_counts_days_in_the_building_zone() -> None:
 
 
 def test_closed_days_move_to_archived_and_expire_deletes_them_past_the_retention(
-    roster: Roster, sample_site: Site
+    sample_roster: Roster, sample_site: Site
 ) -> None:
-    employee = roster.employee(GROUP_A)
+    employee = sample_roster.employee(GROUP_A)
     assert employee is not None
     monday = date(2026, 11, 2)
     record, _ = apply_tap(
         None,
         tap("check_in", datetime(2026, 11, 2, 1, 0, tzinfo=UTC), "e1"),
         employee=employee,
-        roster=roster,
+        roster=sample_roster,
         site=sample_site,
         rules=TapRules(),
     )
@@ -76,7 +53,13 @@ def test_closed_days_move_to_archived_and_expire_deletes_them_past_the_retention
     # Tuesday (WFH) and Wednesday (absent) are closed and kept in the value.
     now = datetime(2026, 11, 26, 3, 0, tzinfo=UTC)
     after, changed, _ = close_due(
-        EmployeeDays(days={monday: record}), employee, now, roster, sample_site, TapRules(), 2
+        EmployeeDays(days={monday: record}),
+        employee,
+        now,
+        sample_roster,
+        sample_site,
+        TapRules(),
+        2,
     )
     assert [(r.date, r.status) for r in changed] == [
         (monday, "auto_closed"),
@@ -154,15 +137,15 @@ def test_a_report_past_the_retention_says_so(sample_site: Site) -> None:
     check_reportable(date(2026, 9, 2), [hq, ro], now, 90)
 
 
-def test_no_screening_value_is_kept_per_person(roster: Roster, sample_site: Site) -> None:
-    employee = roster.employee(GROUP_A)
+def test_no_screening_value_is_kept_per_person(sample_roster: Roster, sample_site: Site) -> None:
+    employee = sample_roster.employee(GROUP_A)
     assert employee is not None
     at = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
     record, _ = apply_tap(
         None,
         tap("check_in", at, "e1", temperature_c=38.4, mask=False),
         employee=employee,
-        roster=roster,
+        roster=sample_roster,
         site=sample_site,
         rules=TapRules(),
     )
