@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,7 +20,6 @@ from ingest.roster import Roster
 from ingest.site import Site
 from processors.attendance_rules import TapRules, apply_tap
 
-ROSTER = Path(__file__).resolve().parents[2] / "deploy" / "sample" / "roster.yaml"
 SERVICE_DESK, NAME = "197202042002021242", "Dian Setiawan"
 KEY = b"alerts-privacy-test-key-00000001"
 AT = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)  # 08:00 WIB, Monday

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 import pytest
 
@@ -14,7 +13,6 @@ from ingest.site import Site
 from processors.attendance import EmployeeDays, close_due, presence_of
 from processors.attendance_rules import TapRules, apply_tap
 
-ROSTER = Path(__file__).resolve().parents[2] / "deploy" / "sample" / "roster.yaml"
 GROUP_A = "196903151996012001"  # group A (office Mon, Wed, Fri), hq-jakarta
 
 
