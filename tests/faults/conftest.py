@@ -5,12 +5,13 @@ for the whole module; each fault test takes it as it finds it (restarting a proc
 failed test left dead), injects its fault under load and measures its own window. Each test
 records one row; the table is printed at the end of the session, in `pytest tests/faults`
 and in the full suite alike, and written as JSON to `.run/fault-summary.json` and to the
-session's temp dir.
+session's temp dir; the processes' logs are kept in `.run/fault-logs/`.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,7 +24,9 @@ from tests.support.fault_rig import Rig
 from tests.support.faults import FaultRow, table
 
 ROWS = pytest.StashKey[list[FaultRow]]()
-SUMMARY_FILE = Path(__file__).resolve().parents[2] / ".run" / "fault-summary.json"
+RUN_DIR = Path(__file__).resolve().parents[2] / ".run"
+SUMMARY_FILE = RUN_DIR / "fault-summary.json"
+LOG_DIR = RUN_DIR / "fault-logs"
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -60,7 +63,8 @@ def rig(
     sample_site: Site,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Rig]:
-    shared = Rig(stack, stack_env, sample_site, tmp_path_factory.mktemp("faults"))
+    logs = tmp_path_factory.mktemp("faults")
+    shared = Rig(stack, stack_env, sample_site, logs)
     try:
         shared.ensure_running()
         yield shared
@@ -68,6 +72,11 @@ def rig(
         shared.stop_processes()
         shared.receiver.close()
         shared.db.drop()
+        # The bridge's and workers' logs outlive pytest's temp dirs, for the closing note.
+        shutil.rmtree(LOG_DIR, ignore_errors=True)
+        LOG_DIR.mkdir(parents=True)
+        for log in logs.glob("*.log"):
+            shutil.copy(log, LOG_DIR / log.name)
 
 
 @pytest.fixture

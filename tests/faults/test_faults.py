@@ -96,9 +96,11 @@ def test_bridge_killed(rig: Rig, row: FaultRow) -> None:
     time.sleep(LEAD_S)
     assert rig.bridge is not None
     rig.bridge.kill()
+    killed = time.monotonic()
     time.sleep(3)  # the load goes on: Mosquitto queues it in the bridge's session
     rig.bridge = rig.pipeline.bridge()
     window.ended()
+    row.notes.append(f"down 3 s, connected again {window.fault_end - killed:.1f} s after the kill")
     check_load(run.stop())
     window.recovered()
     window.close(window.after())
@@ -112,9 +114,11 @@ def test_worker_killed(rig: Rig, row: FaultRow) -> None:
     time.sleep(LEAD_S)
     assert rig.worker is not None
     rig.worker.kill()
+    killed = time.monotonic()
     time.sleep(3)
     rig.worker = rig.start_worker()  # its own store, then the changelog
     window.ended()
+    row.notes.append(f"down 3 s, ready again {window.fault_end - killed:.1f} s after the kill")
     check_load(run.stop())
     window.recovered()
     window.close(window.after())
@@ -124,6 +128,8 @@ def test_worker_killed(rig: Rig, row: FaultRow) -> None:
 @pytest.mark.fault(f"Kafka stopped {KAFKA_DOWN_S} s")
 def test_kafka_stopped_and_restarted(rig: Rig, row: FaultRow) -> None:
     window = Window(rig, row)
+    assert rig.bridge is not None
+    stalls = rig.bridge.output().count("event=kafka_producer_stalled")
     run = rig.load.start(RATE, 180)
     time.sleep(LEAD_S)
     rig.stack.stop_service("kafka")
@@ -135,6 +141,9 @@ def test_kafka_stopped_and_restarted(rig: Rig, row: FaultRow) -> None:
     check_load(run.stop())
     window.recovered()
     window.close(window.after())
+    assert rig.bridge is not None
+    replaced = rig.bridge.output().count("event=kafka_producer_stalled") - stalls
+    row.notes.append(f"the bridge replaced its stalled Kafka producer {replaced}x")
     finish(row)
 
 
@@ -243,8 +252,13 @@ def test_webhook_receiver_down(rig: Rig, row: FaultRow) -> None:
 
     delivered = _until(lambda: {k for k, _ in logged} <= set(hooked()), 90)
     if delivered:
-        last = max(t for t, b in rig.receiver.bodies())
-        row.recover_s = max(row.recover_s or 0.0, last - window.fault_end)
+        # Recovered once the alerts logged by the time it came back were all delivered.
+        owed = {k for k, at in logged if at <= up_at}
+        first: dict[tuple[object, ...], float] = {}
+        for received, body in rig.receiver.bodies():
+            first.setdefault(_key(Alert.model_validate_json(body)), received)
+        caught_up = max((first[k] for k in owed), default=window.fault_end)
+        row.recover_s = max(row.recover_s or 0.0, caught_up - window.fault_end)
     window.close(end)
     got = hooked()
     undelivered = {k for k, _ in logged} - set(got)

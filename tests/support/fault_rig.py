@@ -54,7 +54,6 @@ class Rig:
         self.load = Load(site, self.pipeline.mqtt_url, self.pipeline.prefix, seed=7)
         self.bridge: Command | None = None
         self.worker: Command | None = None
-        self.workers = 0
         self.topic = {
             name: f"{self.pipeline.topics}.{name}"
             for name in ("door", "deadletter", "alerts", "room-state")
@@ -68,7 +67,6 @@ class Rig:
             self.worker = self.start_worker()
 
     def start_worker(self) -> Command:
-        self.workers += 1
         # The same local store as the one before it: a worker restarted on its own machine.
         return self.pipeline.worker("a", ready_within=120)
 
@@ -136,6 +134,9 @@ class Window:
             self.row.notes.append(f"{len(missing)} never reached Kafka, e.g. {min(missing)}")
         if dropped:
             self.row.notes.append(f"{dropped} people in Kafka missing from the room counts")
+        late = end.recount.late - self.start.recount.late
+        if late:
+            self.row.notes.append(f"{late} reached Kafka behind a later seq of their sensor")
         clamped = end.recount.clamped - self.start.recount.clamped
         if clamped:
             self.row.notes.append(f"the rule clamped at zero {clamped} times")

@@ -140,13 +140,15 @@ class Recount:
     records: int
     repeats: int  # records whose identity came before (the bridge's at-least-once)
     clamped: int  # times the rule had to clamp at zero (the load never should)
+    late: int  # first deliveries behind a later seq of the same sensor (out of order)
 
 
 def recount(bootstrap: str, door_topic: str) -> Recount:
     records = read_topics(bootstrap, [door_topic])[door_topic]
     counts: Counter[str] = Counter()
     seen: set[Identity] = set()
-    repeats = clamped = 0
+    repeats = clamped = late = 0
+    newest: dict[tuple[str, str, str], int] = {}
     # A room's records share a key, hence a partition: partition order is the room's order.
     for record in sorted(records, key=lambda r: (r.partition, r.offset)):
         body = json.loads(record.value)
@@ -155,11 +157,14 @@ def recount(bootstrap: str, door_topic: str) -> Recount:
             repeats += 1
             continue
         seen.add(ident)
+        sensor, seq = ident[:3], ident[3]
+        late += seq < newest.get(sensor, -1)
+        newest[sensor] = max(seq, newest.get(sensor, -1))
         room = f"{body['building']}/{body['room']}"
         raw = counts[room] + int(body["entered"]) - int(body["exited"])
         clamped += raw < 0
         counts[room] = max(0, raw)
-    return Recount(counts, seen, len(records), repeats, clamped)
+    return Recount(counts, seen, len(records), repeats, clamped, late)
 
 
 @dataclass
