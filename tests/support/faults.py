@@ -20,9 +20,10 @@ import json
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 from deploy.simulator import LoadStream
 from deploy.simulator.publisher import Publisher, run_load
@@ -143,8 +144,19 @@ class Recount:
     late: int  # first deliveries behind a later seq of the same sensor (out of order)
 
 
+class _Record(Protocol):
+    partition: int
+    offset: int
+    value: bytes
+
+
 def recount(bootstrap: str, door_topic: str) -> Recount:
-    records = read_topics(bootstrap, [door_topic])[door_topic]
+    return recount_records(read_topics(bootstrap, [door_topic])[door_topic])
+
+
+def recount_records(records: Sequence[_Record]) -> Recount:
+    """The rule over door records as the bridge wrote them (JSON with building, room,
+    sensor, seq, entered, exited)."""
     counts: Counter[str] = Counter()
     seen: set[Identity] = set()
     repeats = clamped = late = 0
