@@ -7,6 +7,12 @@ topic, plus people in the door topic the room counts do not show), people counte
 answering) until everything published is in Kafka and the room counts equal the recount.
 The faults share one pipeline (see conftest.py); each counts its own window. The
 recovery times are measured, not asserted: speed belongs to the benchmarks.
+
+Issue 7. It extends, under a steady simulated load and with one recount for all, what
+earlier tests proved one at a time: the bridge killed or cut off (tests/ingest/test_bridge.py),
+the worker killed (tests/processors/test_worker_faults.py), InfluxDB away
+(tests/processors/test_worker_metrics.py) and the webhook receiver down from the start
+(tests/processors/test_scripted_day.py).
 """
 
 from __future__ import annotations
