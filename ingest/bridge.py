@@ -2,10 +2,15 @@
 
 paho runs on the asyncio loop (see `mqtt_loop`); each message lands in an inbox from which
 the bridge validates what has arrived, produces it (or its dead-letter record) with aiokafka in
-one batch per partition, and sends the MQTT PUBACKs only from that batch's delivery
-callback (paho `manual_ack`). Until then the broker keeps the message in our persistent
-session and redelivers it after any crash, so the guarantee is at-least-once; consumers
-drop the repeats by the sensor's `seq`, and an alert acknowledged twice stays acknowledged once.
+one batch per partition, and sends the MQTT PUBACKs only once Kafka confirmed that batch
+(paho `manual_ack`). Until then the broker keeps the message in our persistent session and
+redelivers it after any crash, so the guarantee is at-least-once; consumers drop the repeats
+by the sensor's `seq`, and an alert acknowledged twice stays acknowledged once.
+
+Order: a partition has one batch in flight at a time, and a batch Kafka refused is sent
+again before anything newer of its partition, so each sensor's messages reach Kafka in the
+order they came (repeats aside). Resending refused records beside newer ones put exits
+ahead of their entries after a Kafka restart, and the clamp at zero then miscounted.
 """
 
 from __future__ import annotations
@@ -43,7 +48,8 @@ from ingest.validation import Validator
 
 log = logging.getLogger(__name__)
 
-_RETRY_WAIT = wait_exponential(multiplier=0.2, max=30)
+# At most 5 s between attempts: a Kafka back from a restart is used within seconds.
+_RETRY_WAIT = wait_exponential(multiplier=0.2, max=5)
 # Upper bound of messages taken from the inbox per round; bigger rounds batch better but
 # hold acknowledgements back longer.
 _ROUND = 5000
@@ -103,7 +109,10 @@ class Bridge:
         self._inflight = 0
         self._idle = asyncio.Event()
         self._idle.set()
-        self._retrying: set[asyncio.Task[None]] = set()
+        # Per (topic, partition): the task delivering its latest batch; the next one waits
+        # for it, so a partition has one batch in flight and Kafka keeps the order.
+        self._tails: dict[tuple[str, int], asyncio.Task[None]] = {}
+        self._deliveries: set[asyncio.Task[None]] = set()
         # Bumped when a stalled producer is replaced: callbacks of older sends are ignored.
         self._generation = 0
         self._last_progress = time.monotonic()
@@ -267,6 +276,7 @@ class Bridge:
                 await self._forward(round_)
 
     async def _forward(self, round_: list[Incoming]) -> None:
+        generation = self._generation
         groups: dict[tuple[str, int], list[Pending]] = {}
         for incoming in round_:
             outgoing = self._route(incoming)
@@ -274,38 +284,88 @@ class Bridge:
             groups.setdefault((outgoing.topic, partition), []).append((incoming, outgoing))
         self.counters["received"] += len(round_)
         self.counters["redelivered"] += sum(1 for i in round_ if i.redelivered)
-        # Cancelled on the way (SIGTERM): what was not handed to Kafka is not in flight and
-        # not acknowledged, so the broker redelivers it to the next bridge.
-        for (topic, partition), pending in groups.items():
-            await self._send_batch(topic, partition, pending)
+        for where, pending in groups.items():
+            self._queue(where, pending, generation)
+        await asyncio.sleep(0)  # let the deliveries start before the next round is read
 
-    async def _send_batch(self, topic: str, partition: int, pending: list[Pending]) -> None:
-        assert self._producer is not None
+    def _queue(self, where: tuple[str, int], pending: list[Pending], generation: int) -> None:
+        """Chain `pending` behind what its partition has in flight, in batches that fit."""
+        loop = asyncio.get_running_loop()
         start = 0
         while start < len(pending):
-            builder = self._producer.create_batch()
-            end = start
-            while end < len(pending):
-                outgoing = pending[end][1]
-                if builder.append(key=outgoing.key, value=outgoing.value, timestamp=None) is None:
-                    break
-                end += 1
-            # Payloads are at most 4 KiB, so one record always fits an empty batch.
-            assert end > start, "a record larger than max_batch_size"
+            builder, end = self._fill(pending, start)
             chunk = pending[start:end]
-            try:
-                # Its only waits come before the batch is queued: a cancellation here means
-                # the chunk never left.
-                delivery = await self._producer.send_batch(builder, topic, partition=partition)
-            except KafkaError as exc:
-                self._hand_off(chunk)
-                self._retry(chunk, exc)
-            else:
-                self._hand_off(chunk)
-                generation = self._generation
-                delivery.add_done_callback(
-                    lambda done, c=chunk, g=generation: self._delivered(c, done, g)
-                )
+            self._hand_off(chunk)
+            task = loop.create_task(
+                self._deliver(where, chunk, builder, self._tails.get(where), generation)
+            )
+            self._tails[where] = task
+            self._deliveries.add(task)
+            task.add_done_callback(self._deliveries.discard)
+            start = end
+
+    async def _deliver(
+        self,
+        where: tuple[str, int],
+        chunk: list[Pending],
+        builder: Any,
+        previous: asyncio.Task[None] | None,
+        generation: int,
+    ) -> None:
+        """Send a chunk once the one before it in its partition is confirmed, acknowledge it
+        when Kafka confirms it, and send it again until Kafka does."""
+        if previous is not None and not previous.done():
+            await asyncio.wait([previous])
+        if generation != self._generation:
+            return  # replaced meanwhile: unacknowledged, so the new MQTT session brings it
+        assert self._producer is not None
+        topic, partition = where
+        try:
+            delivery = await self._producer.send_batch(builder, topic, partition=partition)
+            await delivery
+        except KafkaError as exc:
+            if generation == self._generation:
+                await self._resend(where, chunk, exc, generation)
+            return
+        if generation == self._generation:
+            self._acknowledge(chunk)
+
+    def _fill(self, pending: list[Pending], start: int) -> tuple[Any, int]:
+        """A batch of `pending` from `start` on, as much as fits, and where it stopped."""
+        assert self._producer is not None
+        builder = self._producer.create_batch()
+        end = start
+        while end < len(pending):
+            outgoing = pending[end][1]
+            if builder.append(key=outgoing.key, value=outgoing.value, timestamp=None) is None:
+                break
+            end += 1
+        # Payloads are at most 4 KiB, so one record always fits an empty batch.
+        assert end > start, "a record larger than max_batch_size"
+        return builder, end
+
+    async def _resend(
+        self, where: tuple[str, int], chunk: list[Pending], error: BaseException, generation: int
+    ) -> None:
+        """Send a refused chunk again, in order, until Kafka takes all of it; nothing newer of
+        its partition goes out meanwhile. The stall watchdog ends this by replacing the
+        producer (a new generation) if Kafka never takes it."""
+        self.counters["kafka_retries"] += 1
+        log.warning(kv("kafka_send_failed", records=len(chunk), error=type(error).__name__))
+        topic, partition = where
+        start = 0
+        while start < len(chunk):
+            async for attempt in self._retrying_kafka("kafka_send_retry"):
+                with attempt:
+                    if generation != self._generation:
+                        return
+                    assert self._producer is not None
+                    builder, end = self._fill(chunk, start)
+                    delivery = await self._producer.send_batch(builder, topic, partition=partition)
+                    await delivery
+            if generation != self._generation:
+                return
+            self._acknowledge(chunk[start:end])
             start = end
 
     def _hand_off(self, chunk: list[Pending]) -> None:
@@ -343,17 +403,6 @@ class Bridge:
             self._deadletter, incoming.topic.encode(), letter.model_dump_json().encode()
         )
 
-    def _delivered(self, chunk: list[Pending], done: asyncio.Future[Any], generation: int) -> None:
-        if generation != self._generation:
-            return  # sent by a producer that was replaced; the broker redelivers these
-        if done.cancelled():
-            return  # the producer is shutting down; the broker redelivers after reconnect
-        error = done.exception()
-        if error is not None:
-            self._retry(chunk, error)
-            return
-        self._acknowledge(chunk)
-
     def _acknowledge(self, chunk: Iterable[Pending]) -> None:
         self._last_progress = time.monotonic()
         settled = 0
@@ -370,30 +419,6 @@ class Bridge:
         self._inflight -= count
         if self._inflight == 0:
             self._idle.set()
-
-    def _retry(self, chunk: list[Pending], error: BaseException) -> None:
-        """Resend a chunk whose batch failed, one record at a time, until Kafka takes each."""
-        self.counters["kafka_retries"] += 1
-        log.warning(kv("kafka_send_failed", records=len(chunk), error=type(error).__name__))
-        for pending in chunk:
-            task = asyncio.get_running_loop().create_task(
-                self._send_until_delivered(*pending, self._generation)
-            )
-            self._retrying.add(task)
-            task.add_done_callback(self._retrying.discard)
-
-    async def _send_until_delivered(
-        self, incoming: Incoming, outgoing: Outgoing, generation: int
-    ) -> None:
-        assert self._producer is not None
-        async for attempt in self._retrying_kafka("kafka_send_retry"):
-            with attempt:
-                delivery = await self._producer.send(
-                    outgoing.topic, outgoing.value, key=outgoing.key
-                )
-                await delivery
-        if generation == self._generation:
-            self._acknowledge([(incoming, outgoing)])
 
     def _retrying_kafka(self, what: str) -> AsyncRetrying:
         def before_sleep(state: Any) -> None:
@@ -432,18 +457,24 @@ class Bridge:
     async def _replace_producer(self) -> None:
         log.warning(kv("kafka_producer_stalled", inflight=self._inflight, action="replace"))
         self.counters["kafka_producer_replaced"] += 1
+        # Takes as long as Kafka is away; the pump keeps waiting on the old producer meanwhile.
+        new = await self._start_producer()
+        # From here to the disconnect nothing awaits, so the pump sends nothing in between:
+        # every message not yet acknowledged, in flight or in the inbox, is dropped here and
+        # comes again, in its order, in the new MQTT session.
         self._generation += 1
-        for task in list(self._retrying):
+        for task in self._deliveries:
             task.cancel()
-        old = self._producer
-        self._producer = await self._start_producer()
-        if old is not None:
-            with contextlib.suppress(Exception):
-                await old.stop()
+        self._tails.clear()
+        self._inbox.clear()
+        old, self._producer = self._producer, new
         self._inflight = 0
         self._idle.set()
         self._last_progress = time.monotonic()
         self._client.disconnect()  # reconnects at once: the broker resends what is unacked
+        if old is not None:
+            with contextlib.suppress(Exception):
+                await old.stop()
 
     async def _keep_health(self) -> None:
         """Touch the health file each second in which the bridge is connected to MQTT and

@@ -62,9 +62,11 @@ def test_tally_is_what_the_load_sent() -> None:
     assert tally(sent) == Counter({"b/r": 1})
 
 
-@pytest.mark.parametrize(("lost", "twice"), [(1, 0), (0, 1)])
-def test_any_loss_or_double_count_fails_the_row(lost: int, twice: int) -> None:
-    row = FaultRow("x", published=10, lost=lost, twice=twice)
+@pytest.mark.parametrize(("lost", "twice", "out_of_order"), [(1, 0, 0), (0, 1, 0), (0, 0, 1)])
+def test_any_loss_double_count_or_disorder_fails_the_row(
+    lost: int, twice: int, out_of_order: int
+) -> None:
+    row = FaultRow("x", published=10, lost=lost, twice=twice, out_of_order=out_of_order)
     with pytest.raises(AssertionError):
         finish(row)
     assert not row.passed

@@ -136,16 +136,17 @@ class Window:
             self.row.notes.append(f"{dropped} people in Kafka missing from the room counts")
         late = end.recount.late - self.start.recount.late
         if late:
+            self.row.out_of_order += late
             self.row.notes.append(f"{late} reached Kafka behind a later seq of their sensor")
         clamped = end.recount.clamped - self.start.recount.clamped
         if clamped:
             self.row.notes.append(f"the rule clamped at zero {clamped} times")
         # The rule counts in Kafka's order, the load's own tally in the order it published:
         # they part only when Kafka holds a room's events out of order and the rule clamps.
-        # Not a failure by the suite's measure (the worker follows the rule), but shown.
         before = off_by(self.start.states, tally(self.rig.load.published()[: self.first]))
         after = off_by(end.states, tally(self.rig.load.published()))
         if after != before:
+            self.row.out_of_order += abs(after - before)
             self.row.notes.append(f"room counts off the load's own tally by {after - before}")
         repeats = end.recount.repeats - self.start.recount.repeats
         if repeats:

@@ -275,6 +275,9 @@ class FaultRow:
     published: int = 0
     lost: int = 0
     twice: int = 0
+    # A sensor's messages in Kafka behind a later one of it, or room counts off the load's own
+    # tally: the bridge keeps each partition in order, so both must stay 0.
+    out_of_order: int = 0
     recover_s: float | None = None
     notes: list[str] = field(default_factory=list)
     passed: bool = False
@@ -285,6 +288,7 @@ class FaultRow:
             "published": self.published,
             "lost": self.lost,
             "counted_twice": self.twice,
+            "out_of_order": self.out_of_order,
             "recover_s": None if self.recover_s is None else round(self.recover_s, 1),
             "notes": "; ".join(self.notes),
             "passed": self.passed,
@@ -371,6 +375,7 @@ def finish(row: FaultRow) -> None:
     """The verdict every fault test ends with: nothing lost, nothing counted twice."""
     assert row.lost == 0, f"{row.fault}: {row.lost} lost ({'; '.join(row.notes)})"
     assert row.twice == 0, f"{row.fault}: {row.twice} counted twice ({'; '.join(row.notes)})"
+    assert row.out_of_order == 0, f"{row.fault}: out of order ({'; '.join(row.notes)})"
     row.passed = True
 
 
