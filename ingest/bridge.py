@@ -109,9 +109,10 @@ class Bridge:
         self._inflight = 0
         self._idle = asyncio.Event()
         self._idle.set()
-        # Per (topic, partition): the task delivering its latest batch; the next one waits
-        # for it, so a partition has one batch in flight and Kafka keeps the order.
-        self._tails: dict[tuple[str, int], asyncio.Task[None]] = {}
+        # Per (topic, partition): what waits to be sent, and the task sending it, one batch
+        # in flight at a time, so Kafka keeps the order.
+        self._queues: dict[tuple[str, int], deque[Pending]] = {}
+        self._senders: dict[tuple[str, int], asyncio.Task[None]] = {}
         self._deliveries: set[asyncio.Task[None]] = set()
         # Bumped when a stalled producer is replaced: callbacks of older sends are ignored.
         self._generation = 0
@@ -276,7 +277,6 @@ class Bridge:
                 await self._forward(round_)
 
     async def _forward(self, round_: list[Incoming]) -> None:
-        generation = self._generation
         groups: dict[tuple[str, int], list[Pending]] = {}
         for incoming in round_:
             outgoing = self._route(incoming)
@@ -285,50 +285,52 @@ class Bridge:
         self.counters["received"] += len(round_)
         self.counters["redelivered"] += sum(1 for i in round_ if i.redelivered)
         for where, pending in groups.items():
-            self._queue(where, pending, generation)
-        await asyncio.sleep(0)  # let the deliveries start before the next round is read
+            self._queue(where, pending)
+        await asyncio.sleep(0)  # let the senders run before the next round is read
 
-    def _queue(self, where: tuple[str, int], pending: list[Pending], generation: int) -> None:
-        """Chain `pending` behind what its partition has in flight, in batches that fit."""
-        loop = asyncio.get_running_loop()
-        start = 0
-        while start < len(pending):
-            builder, end = self._fill(pending, start)
-            chunk = pending[start:end]
-            self._hand_off(chunk)
-            task = loop.create_task(
-                self._deliver(where, chunk, builder, self._tails.get(where), generation)
+    def _queue(self, where: tuple[str, int], pending: list[Pending]) -> None:
+        """Queue `pending` for its partition, whose sender takes all that waits, batch by batch."""
+        self._hand_off(pending)
+        queue = self._queues.setdefault(where, deque())
+        queue.extend(pending)
+        sender = self._senders.get(where)
+        if sender is None or sender.done():
+            task = asyncio.get_running_loop().create_task(
+                self._send_partition(where, queue, self._generation)
             )
-            self._tails[where] = task
+            self._senders[where] = task
             self._deliveries.add(task)
             task.add_done_callback(self._deliveries.discard)
-            start = end
 
-    async def _deliver(
-        self,
-        where: tuple[str, int],
-        chunk: list[Pending],
-        builder: Any,
-        previous: asyncio.Task[None] | None,
-        generation: int,
+    async def _send_partition(
+        self, where: tuple[str, int], queue: deque[Pending], generation: int
     ) -> None:
-        """Send a chunk once the one before it in its partition is confirmed, acknowledge it
-        when Kafka confirms it, and send it again until Kafka does."""
-        if previous is not None and not previous.done():
-            await asyncio.wait([previous])
-        if generation != self._generation:
-            return  # replaced meanwhile: unacknowledged, so the new MQTT session brings it
-        assert self._producer is not None
+        """One batch of the partition in flight at a time: the next is sent when Kafka has
+        confirmed this one (and it is acknowledged), and holds everything queued meanwhile.
+        A refused batch is sent again until Kafka takes it, before anything newer."""
         topic, partition = where
-        try:
-            delivery = await self._producer.send_batch(builder, topic, partition=partition)
-            await delivery
-        except KafkaError as exc:
+        while queue:
+            if generation != self._generation:
+                return  # replaced: unacknowledged, so the new MQTT session brings it again
+            assert self._producer is not None
+            builder = self._producer.create_batch()
+            chunk: list[Pending] = []
+            while queue:
+                outgoing = queue[0][1]
+                if builder.append(key=outgoing.key, value=outgoing.value, timestamp=None) is None:
+                    break
+                chunk.append(queue.popleft())
+            # Payloads are at most 4 KiB, so one record always fits an empty batch.
+            assert chunk, "a record larger than max_batch_size"
+            try:
+                delivery = await self._producer.send_batch(builder, topic, partition=partition)
+                await delivery
+            except KafkaError as exc:
+                if generation == self._generation:
+                    await self._resend(where, chunk, exc, generation)
+                continue
             if generation == self._generation:
-                await self._resend(where, chunk, exc, generation)
-            return
-        if generation == self._generation:
-            self._acknowledge(chunk)
+                self._acknowledge(chunk)
 
     def _fill(self, pending: list[Pending], start: int) -> tuple[Any, int]:
         """A batch of `pending` from `start` on, as much as fits, and where it stopped."""
@@ -465,7 +467,8 @@ class Bridge:
         self._generation += 1
         for task in self._deliveries:
             task.cancel()
-        self._tails.clear()
+        self._senders.clear()
+        self._queues.clear()
         self._inbox.clear()
         old, self._producer = self._producer, new
         self._inflight = 0

@@ -4,19 +4,29 @@ from __future__ import annotations
 
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Protocol
 
 from alerts.notifiers.webhook import SIGNATURE_HEADER, verify_signature
 
 
-class _Server(ThreadingHTTPServer):
+class Receiver(Protocol):
+    def accept(self, body: bytes, signature: str) -> bool: ...
+
+
+class ReceiverServer(ThreadingHTTPServer):
+    """Hands each POST to its `receiver`, which checks the signature and keeps the body."""
+
+    daemon_threads = True
+    receiver: Receiver
+
+
+class _Server(ReceiverServer):
     # The port is held from the start, unlistened: nobody else may bind it meanwhile.
     allow_reuse_address = False
-    daemon_threads = True
-    receiver: WebhookReceiver
 
 
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
+class SignedHandler(BaseHTTPRequestHandler):
+    server: ReceiverServer
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
@@ -38,7 +48,7 @@ class WebhookReceiver:
         self._lock = threading.Lock()
         self._bodies: list[bytes] = []
         self._bad_signatures = 0
-        self._server = _Server(("127.0.0.1", 0), _Handler, bind_and_activate=False)
+        self._server = _Server(("127.0.0.1", 0), SignedHandler, bind_and_activate=False)
         self._server.receiver = self
         self._server.server_bind()
         self._thread: threading.Thread | None = None

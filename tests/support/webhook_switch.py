@@ -10,28 +10,9 @@ from __future__ import annotations
 
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from alerts.notifiers.webhook import SIGNATURE_HEADER, verify_signature
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    receiver: SwitchableWebhook
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        signed = self.server.receiver.accept(body, self.headers.get(SIGNATURE_HEADER, ""))
-        self.send_response(200 if signed else 401)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, format: str, *args: object) -> None:
-        return None
+from alerts.notifiers.webhook import verify_signature
+from tests.support.webhook import ReceiverServer, SignedHandler
 
 
 class SwitchableWebhook:
@@ -42,7 +23,7 @@ class SwitchableWebhook:
         self._lock = threading.Lock()
         self._bodies: list[tuple[float, bytes]] = []
         self._bad_signatures = 0
-        self._server: _Server | None = None
+        self._server: ReceiverServer | None = None
         self._thread: threading.Thread | None = None
         self.port = 0
         self.up()
@@ -60,7 +41,7 @@ class SwitchableWebhook:
     def up(self) -> None:
         if self._server is not None:
             return
-        server = _Server(("127.0.0.1", self.port), _Handler)
+        server = ReceiverServer(("127.0.0.1", self.port), SignedHandler)
         server.receiver = self
         self.port = server.server_port
         self._server = server
