@@ -110,8 +110,11 @@ class Workers:
         if self.attendance is not None:
             topics.append(self.attendance.checkin_topic.get_topic_name())
         StallWatchdog(self.app, settings, topics)
+        self.pipeline_metrics: PipelineMetrics | None = None
         if self.metrics is not None:
-            PipelineMetrics(self.app, settings, self.occupancy, self.attendance, self.metrics)
+            self.pipeline_metrics = PipelineMetrics(
+                self.app, settings, self.occupancy, self.attendance, self.metrics
+            )
         self.policy.listeners.append(self._rerate_soon)
         self.board: Board | None = None
         if settings.board_port:
@@ -168,6 +171,8 @@ class Workers:
         await self.occupancy.flush_states()
         await self.notifiers.stop()
         await self.producer.stop()
+        if self.pipeline_metrics is not None:
+            await self.pipeline_metrics.report_last()  # the last interval's counts too
         if self.metrics is not None:
             await asyncio.to_thread(self.metrics.close)
 

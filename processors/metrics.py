@@ -226,6 +226,13 @@ class PipelineMetrics:
         app.timer(interval=settings.metrics_pipeline_s)(self.report)
 
     async def report(self) -> None:
+        await self._report(lag=True)
+
+    async def report_last(self) -> None:
+        """The counts since the last point, at shutdown (no lag: the consumer is stopping)."""
+        await self._report(lag=False)
+
+    async def _report(self, *, lag: bool) -> None:
         now = utcnow()
         door = self._door.take(self._occupancy.counters, ["events", "duplicate", "sequence_gap"])
         self._writer.write(
@@ -235,7 +242,7 @@ class PipelineMetrics:
                 "events": door["events"],
                 "duplicates": door["duplicate"],
                 "gaps": door["sequence_gap"],
-                "lag": await self._lag(self._occupancy.door_topic.get_topic_name()),
+                "lag": await self._lag_of(self._occupancy.door_topic.get_topic_name(), lag),
             },
             now,
         )
@@ -248,11 +255,14 @@ class PipelineMetrics:
                 {
                     "events": taps["taps"],
                     "invalid": taps["unknown"],
-                    "lag": await self._lag(self._attendance.checkin_topic.get_topic_name()),
+                    "lag": await self._lag_of(self._attendance.checkin_topic.get_topic_name(), lag),
                 },
                 now,
             )
         self._writer.report(now)
+
+    async def _lag_of(self, topic: str, wanted: bool) -> int | None:
+        return await self._lag(topic) if wanted else None
 
     async def _lag(self, topic: str) -> int | None:
         """Records behind the end of `topic`'s partitions held here (None: not known yet)."""
