@@ -6,6 +6,7 @@ This is the composition root: it alone sees processors and alerts together.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import re
@@ -15,6 +16,7 @@ from typing import Any
 
 import faust
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import OutOfOrderSequenceNumber
 
 from alerts.acks import AckBook, AckHolder
 from alerts.attendance import BuildingHeadcount, HealthScreening
@@ -57,26 +59,56 @@ def worker_client_id(settings: Settings) -> str:
 
 class _LoopBoundProducer:
     """An aiokafka producer must be created inside the running loop, which Faust starts
-    later than the notifiers are wired; this one is created by `start`."""
+    later than the notifiers are wired; this one is created by `start`.
+
+    After a Kafka restart an idempotent aiokafka producer can answer every send with
+    `OutOfOrderSequenceNumber` for good (aiokafka issue 1017): the alerts log then stopped
+    taking alerts until the worker restarted. Such a producer is replaced at once; the
+    notifier's retry sends the alert again through the new one."""
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self._producer: AIOKafkaProducer | None = None
+        self._replacing: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         self._producer = make_producer(self._settings)
         await self._producer.start()
 
     async def stop(self) -> None:
+        if self._replacing is not None:
+            await asyncio.wait([self._replacing])
         if self._producer is not None:
             await self._producer.stop()
 
     async def send(
         self, topic: str, value: bytes | None = None, key: bytes | None = None
     ) -> asyncio.Future[Any]:
-        assert self._producer is not None, "started by the worker's first task"
-        future: asyncio.Future[Any] = await self._producer.send(topic, value, key=key)
+        producer = self._producer
+        assert producer is not None, "started by the worker's first task"
+        future: asyncio.Future[Any] = await producer.send(topic, value, key=key)
+        future.add_done_callback(lambda done: self._check(done, producer))
         return future
+
+    def _check(self, done: asyncio.Future[Any], producer: AIOKafkaProducer) -> None:
+        if done.cancelled() or not isinstance(done.exception(), OutOfOrderSequenceNumber):
+            return
+        if producer is self._producer and self._replacing is None:
+            self._replacing = asyncio.get_running_loop().create_task(self._replace(producer))
+
+    async def _replace(self, old: AIOKafkaProducer) -> None:
+        log.warning(kv("kafka_producer_replaced", reason="OutOfOrderSequenceNumber"))
+        try:
+            new = make_producer(self._settings)
+            await new.start()
+        except Exception as exc:  # Kafka away again: the next refused send tries again
+            log.warning(kv("kafka_producer_replace_failed", error=type(exc).__name__))
+            return
+        finally:
+            self._replacing = None
+        self._producer = new
+        with contextlib.suppress(Exception):
+            await old.stop()
 
 
 class Workers:
