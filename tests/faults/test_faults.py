@@ -215,6 +215,10 @@ def test_mosquitto_restarted(rig: Rig, row: FaultRow) -> None:
     reconnects = bridge.output().split("event=mqtt_connected")[connects + 1 :]
     assert reconnects, "the bridge did not reconnect"
     assert all(r.startswith(" session_present=True") for r in reconnects), reconnects
+    # MQTT keeps no order across a broker restart (the load's client retransmits what the
+    # old broker never acknowledged after newer messages): the bridge can only keep the
+    # order Mosquitto delivers in. Shown in the notes; lost and twice still must be 0.
+    row.order_kept = False
     finish(row)
 
 
