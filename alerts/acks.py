@@ -19,7 +19,7 @@ from typing import Protocol
 import faust
 
 from ingest.logs import kv
-from ingest.models import AckRecord, utcnow
+from ingest.models import AckRecord
 from ingest.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -47,6 +47,7 @@ class AckBook:
     ) -> None:
         self._holders = holders
         self._keep = keep
+        self._clock = settings.pipeline_clock
         self._pending: OrderedDict[tuple[str, str, str], AckRecord] = OrderedDict()
         app.timer(interval=settings.alert_tick_s)(self.retry)
 
@@ -62,7 +63,7 @@ class AckBook:
             self._pending.popitem(last=False)
 
     async def retry(self) -> None:
-        oldest = utcnow() - self._keep
+        oldest = self._clock.now() - self._keep
         for key, ack in list(self._pending.items()):
             if ack.received_at < oldest or await self._apply(ack):
                 del self._pending[key]

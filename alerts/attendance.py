@@ -28,7 +28,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from alerts.machine import MachineState, acknowledge, event_alert_step, new_alert_id
 from alerts.notifiers import Fanout
-from ingest.models import AckInfo, AckRecord, Alert, CheckinRecord, utcnow
+from ingest.models import AckInfo, AckRecord, Alert, CheckinRecord
 from ingest.roster import Employee
 from ingest.settings import Settings
 from ingest.site import Site
@@ -99,6 +99,7 @@ class HealthScreening:
         notifiers: Fanout,
     ) -> None:
         self._site = site
+        self._clock = settings.pipeline_clock
         self._threshold = settings.health_temperature_c
         self._notifiers = notifiers
         self._ownership = attendance.ownership
@@ -144,7 +145,7 @@ class HealthScreening:
         """Resolve the screenings of days that ended; forget them (and the employee's entry,
         once it holds none) a day later."""
         mine = self._ownership.owned()
-        now = utcnow()
+        now = self._clock.now()
         for key, screenings in list(self.employees.items()):
             if self._ownership.partition_of(key) not in mine:
                 continue
@@ -219,6 +220,7 @@ class BuildingHeadcount:
         notifiers: Fanout,
     ) -> None:
         self._site = site
+        self._clock = settings.pipeline_clock
         self._ratio = settings.headcount_over_plan_ratio
         self._board = board
         self._notifiers = notifiers
@@ -233,7 +235,7 @@ class BuildingHeadcount:
         # A building whose partition just came here is checked even if its count is unchanged.
         if not self._board.caught_up.is_set():
             return
-        now = utcnow()
+        now = self._clock.now()
         for building in self._site.buildings:
             await self.check(self._board.count(building.id, now))
 

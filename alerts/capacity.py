@@ -28,7 +28,7 @@ from alerts.machine import (
 )
 from alerts.notifiers import Fanout
 from alerts.summary import BuildingSummaries
-from ingest.models import AckInfo, AckRecord, Alert, RoomState, utcnow
+from ingest.models import AckInfo, AckRecord, Alert, RoomState
 from ingest.settings import Settings
 from ingest.site import Site
 from processors.codec import pydantic_table
@@ -71,6 +71,7 @@ class CapacityAlerts:
         self._site = site
         self._occupancy = occupancy
         self._notifiers = notifiers
+        self._clock = settings.pipeline_clock
         self._policy = AlertPolicy(
             warn_ratio=site.policy.warn_ratio,
             debounce=timedelta(seconds=settings.alert_debounce_s),
@@ -182,7 +183,7 @@ class CapacityAlerts:
     async def _tick(self) -> None:
         # Reminders, dwell-based resolves and a flattening trend are due even when a room's
         # count stops changing: each room with an open alert is stepped with its state now.
-        now = utcnow()
+        now = self._clock.now()
         mine = self._occupancy.ownership.owned()
         states: list[RoomState] = []
         for key, machines in list(self.machines.items()):

@@ -71,9 +71,10 @@ from rich.console import Console
 from rich.table import Table
 
 from deploy.local.stack import default_stack
+from ingest.clock import wall_now
 from ingest.errors import OccupancyError
 from ingest.kafka import ensure_topics
-from ingest.models import DoorRecord, RoomState, utcnow
+from ingest.models import DoorRecord, RoomState
 from ingest.settings import Settings, load_settings
 from ingest.site import load_site
 
@@ -145,7 +146,7 @@ def door_records(settings: Settings, n: int, seed: str) -> list[tuple[bytes, byt
         raise BenchError(f"{settings.site_file} has no door sensors")
     rng = random.Random(seed)  # traffic, not secrets
     seq = [0] * len(sensors)
-    now = utcnow()
+    now = wall_now()
     records: list[tuple[bytes, bytes]] = []
     for _ in range(n):
         k = rng.randrange(len(sensors))

@@ -358,7 +358,6 @@ def report() -> None:
 )
 def report_attendance(day: Any, building: str | None, unit: str | None, form: str) -> None:
     """Per employee status and minutes late on DATE, and totals per unit."""
-    from ingest.models import utcnow
     from processors.attendance import read_latest
     from processors.attendance_report import attendance_rows, check_reportable, unit_totals
     from processors.attendance_rules import DailyRecord
@@ -380,7 +379,7 @@ def report_attendance(day: Any, building: str | None, unit: str | None, form: st
     check_reportable(
         day.date(),
         [b for b in loaded_site.buildings if b.id in homes],
-        utcnow(),
+        settings.pipeline_clock.now(),
         settings.attendance_retention_days,
     )
     records = asyncio.run(read_latest(settings, "attendance", DailyRecord))

@@ -39,7 +39,7 @@ from ingest.health import HealthFile
 from ingest.kafka import ensure_topics, make_producer
 from ingest.logs import kv
 from ingest.metrics import Deltas, MetricsWriter
-from ingest.models import AckRecord, CheckinRecord, DeadLetter, DoorRecord, utcnow
+from ingest.models import AckRecord, CheckinRecord, DeadLetter, DoorRecord
 from ingest.mqtt_loop import AsyncioMqtt
 from ingest.settings import Settings
 from ingest.site import Site
@@ -89,6 +89,7 @@ class Bridge:
         self, settings: Settings, site: Site, metrics: MetricsWriter | None = None
     ) -> None:
         self._settings = settings
+        self._clock = settings.pipeline_clock
         self._metrics = metrics
         self._deltas = Deltas()
         self._validator = Validator(site, settings.mqtt_prefix)
@@ -152,7 +153,7 @@ class Bridge:
                 await self._producer.stop()
             self._log_stats("bridge_stopped")
             if self._metrics is not None:
-                self.report(self._metrics, utcnow())  # the last interval's counts too
+                self.report(self._metrics, self._clock.now())  # the last interval's counts too
 
     async def _start(self) -> None:
         self._producer = await self._start_producer()
@@ -226,7 +227,7 @@ class Bridge:
             qos=message.qos,
             topic=message.topic,
             payload=bytes(message.payload),
-            received_at=utcnow(),
+            received_at=self._clock.now(),
             redelivered=bool(message.dup),
         )
         self._inbox.append(incoming)
@@ -515,7 +516,7 @@ class Bridge:
             return
         while True:
             await asyncio.sleep(self._settings.metrics_pipeline_s)
-            self.report(self._metrics, utcnow())
+            self.report(self._metrics, self._clock.now())
 
     def report(self, metrics: MetricsWriter, at: datetime) -> None:
         """`pipeline` points for the last interval: one for the bridge, one per reject reason."""

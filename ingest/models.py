@@ -9,7 +9,7 @@ topic and the arrival said.
 from __future__ import annotations
 
 import base64
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -18,6 +18,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    model_validator,
 )
 
 IDENTIFIER_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
@@ -81,7 +82,9 @@ class KioskEvent(_Wire):
             "description": (
                 "Published by a check-in kiosk on occupancy/{building}/kiosk/{kiosk} with "
                 "QoS 1. `event_id` must be unique per tap: it is how repeated deliveries "
-                "are recognised."
+                "are recognised. A kiosk that keeps taps while offline and sends them later "
+                "adds `sent_at` (its clock when it sent them): the tap then counts at its own "
+                "`ts`, however late it arrives."
             ),
             "examples": [
                 {
@@ -104,6 +107,16 @@ class KioskEvent(_Wire):
     method: Method | None = None
     temperature_c: Annotated[float | None, Field(ge=30.0, le=45.0, allow_inf_nan=False)] = None
     mask: bool | None = None
+    sent_at: Annotated[
+        Timestamp | None,
+        Field(description="The kiosk's clock when it sent a tap it kept; not before `ts`."),
+    ] = None
+
+    @model_validator(mode="after")
+    def _sent_after_tapped(self) -> KioskEvent:
+        if self.sent_at is not None and self.sent_at < self.ts:
+            raise ValueError("sent_at is earlier than ts: a tap is sent after it is made")
+        return self
 
 
 Status = Literal["open", "warning", "full", "over"]
@@ -212,6 +225,7 @@ class CheckinRecord(_Record):
     method: Method | None = None
     temperature_c: float | None = None
     mask: bool | None = None
+    sent_at: Timestamp | None = None
     received_at: Timestamp
 
     @property
@@ -278,7 +292,3 @@ class PolicyChange(_Record):
     level: Identifier
     by: Annotated[str, StringConstraints(min_length=1, max_length=128)]
     ts: Timestamp
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import os
 import re
+from datetime import date
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import SplitResult, unquote, urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import AwareDatetime, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ingest.clock import Clock, parse_clock
 from ingest.errors import ConfigError
 
 _MQTT_SCHEMES = {"mqtt": 1883, "mqtts": 8883}
@@ -89,7 +92,11 @@ class Settings(BaseSettings):
 
     attendance_repeat_window_s: Annotated[float, Field(ge=0)] = 60.0
     attendance_max_clock_skew_s: Annotated[float, Field(gt=0)] = 900.0
-    attendance_lookback_days: Annotated[int, Field(ge=0, le=31)] = 7
+    # Ended days the day-end close still visits (absentees marked), and late taps still amend.
+    attendance_lookback_days: Annotated[int, Field(ge=1, le=31)] = 7
+    # The first local date attendance is kept for: no day before it is closed, so a pipeline
+    # started today does not mark everyone absent on the days it never saw. Unset: none.
+    attendance_since: date | None = None
     # Days of daily attendance records kept (tables, `occupancy.attendance`); older are deleted.
     attendance_retention_days: Annotated[int, Field(ge=1, le=3650)] = 90
     # The key of the keyed hash that stands for an employee id outside the attendance tables
@@ -100,6 +107,31 @@ class Settings(BaseSettings):
 
     webhook_url: SecretStr | None = None
     webhook_secret: SecretStr = SecretStr("")
+
+    # What every process asks for the time: `wall`, or `replay:<start>@<speed>` to run the
+    # pipeline through a simulated day (the demo, tests); see ingest/clock.py.
+    clock: str = "wall"
+    # The real instant a replay clock reads its start; processes of one run share it. Unset:
+    # the moment the process first asks for the time.
+    clock_anchor: AwareDatetime | None = None
+
+    @field_validator("clock")
+    @classmethod
+    def _check_clock(cls, value: str) -> str:
+        parse_clock(value)
+        return value.strip()
+
+    @cached_property
+    def pipeline_clock(self) -> Clock:
+        """The clock of `OCC_CLOCK`, built once per settings object (so an unanchored replay
+        clock is anchored once)."""
+        return parse_clock(self.clock, self.clock_anchor)
+
+    def with_clock(self, clock: Clock) -> Settings:
+        """A copy whose parts tell the time by `clock` (tests, benchmarks)."""
+        copy = self.model_copy()
+        copy.__dict__["pipeline_clock"] = clock
+        return copy
 
     @field_validator("mqtt_url")
     @classmethod
@@ -195,12 +227,15 @@ def _redacted(field: str, value: object) -> str:
     """What to echo of a bad value: nothing of a secret, no password out of a URL."""
     if field in _SECRET_FIELDS:
         return ""
-    if isinstance(value, str):
+    if isinstance(value, str) and field not in _PLAIN_FIELDS:
         # Keep the scheme and user; hide up to the last @ even where the value is no URL
         # (`user:pass@host` without its scheme, `[` in a host).
         value = _USERINFO.sub(lambda m: f"{m[1] or ''}{m[2] or ''}***@", value, count=1)
     return f" (got {value!r})"
 
+
+_PLAIN_FIELDS = frozenset({"clock"})
+"""Settings whose `@` is no user-info separator (`replay:<start>@<speed>`)."""
 
 _USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)?([^:@]*:)?.*@", re.DOTALL)
 

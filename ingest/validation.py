@@ -85,7 +85,11 @@ class Validator:
         if isinstance(where, KioskTopic):
             self._check_kiosk(where)
             tap = _parse(KioskEvent, payload)
-            _check_clock(tap.ts, received_at)
+            # sent_at is never before ts: when the kiosk says when it sent, that is the check.
+            if tap.sent_at is not None:
+                _check_clock(tap.sent_at, received_at, "sent_at")
+            else:
+                _check_clock(tap.ts, received_at)
             return CheckinRecord.model_construct(
                 building=where.building,
                 kiosk=where.kiosk,
@@ -153,10 +157,10 @@ def _parse(model: type[E], payload: bytes) -> E:
         raise PayloadRejected("invalid_payload", f"{field}: {first['msg']}{tail}") from None
 
 
-def _check_clock(ts: datetime, received_at: datetime) -> None:
+def _check_clock(ts: datetime, received_at: datetime, field: str = "ts") -> None:
     if ts - received_at > MAX_CLOCK_AHEAD:
         raise PayloadRejected(
             "future_timestamp",
-            f"ts {ts.isoformat()} is {(ts - received_at).total_seconds():.0f} s ahead of the "
+            f"{field} {ts.isoformat()} is {(ts - received_at).total_seconds():.0f} s ahead of the "
             f"pipeline's clock (at most {MAX_CLOCK_AHEAD.total_seconds():.0f} s allowed)",
         )

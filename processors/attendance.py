@@ -29,7 +29,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
 from ingest.errors import ConfigError
 from ingest.kafka import broadcast_consumer
 from ingest.logs import kv
-from ingest.models import CheckinRecord, DeadLetter, Identifier, utcnow
+from ingest.models import CheckinRecord, DeadLetter, Identifier
 from ingest.pseudonym import Pseudonyms
 from ingest.roster import Employee, Roster
 from ingest.settings import Settings
@@ -45,6 +45,7 @@ from processors.attendance_rules import (
     record_key,
     retained_from,
     tap_date,
+    too_old,
 )
 from processors.codec import codec_for, pydantic_table
 from processors.follow import backlog_of, follow_topic
@@ -59,27 +60,20 @@ unless the tap's day is past the retention."""
 CountHandler = Callable[["PresenceCount"], Awaitable[None]]
 """Called with a building's presence count whenever it (or the day's plan) changes."""
 
-_KIOSK_FIELDS = {"event_id", "ts", "employee_id", "action", "method", "temperature_c", "mask"}
+_KIOSK_FIELDS = {
+    "event_id",
+    "ts",
+    "employee_id",
+    "action",
+    "method",
+    "temperature_c",
+    "mask",
+    "sent_at",
+}
 
 
 class _Value(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class EmployeeDays(_Value):
-    """One employee's recent days; every day up to `closed_through` (home time) is closed.
-
-    `archived` are the dates of older records, dropped from `days` but still in
-    `occupancy.attendance`, until the retention deletes them there.
-    """
-
-    days: dict[date, DailyRecord] = {}
-    closed_through: date | None = None
-    archived: list[date] = []
-
-    @property
-    def empty(self) -> bool:
-        return not self.days and not self.archived
 
 
 class Presence(_Value):
@@ -88,6 +82,24 @@ class Presence(_Value):
     employee: Identifier
     building: Identifier | None = None
     since: AwareDatetime | None = None
+
+
+class EmployeeDays(_Value):
+    """One employee's recent days; every day up to `closed_through` (home time) is closed.
+
+    `archived` are the dates of older records, dropped from `days` but still in
+    `occupancy.attendance`, until the retention deletes them there. `presence` is the last
+    presence sent to `occupancy.presence` (None: none, or not in a building).
+    """
+
+    days: dict[date, DailyRecord] = {}
+    closed_through: date | None = None
+    archived: list[date] = []
+    presence: Presence | None = None
+
+    @property
+    def empty(self) -> bool:
+        return not self.days and not self.archived
 
 
 class PresenceCount(_Value):
@@ -106,13 +118,18 @@ def tap_rules(settings: Settings) -> TapRules:
     )
 
 
-def presence_of(employee: str, days: EmployeeDays) -> Presence:
-    """Where the employee is by their days: in the building of the latest day still open."""
+def presence_of(employee: str, days: EmployeeDays, now: datetime, site: Site) -> Presence:
+    """Where the employee is by their days: in the building of the latest day still open, if
+    that day is the building's current local day (a late tap of a past day moves nobody)."""
     for day in sorted(days.days, reverse=True):
         record = days.days[day]
-        if record.open and record.in_building is not None:
-            since = max((t.at for t in record.taps if t.action == "check_in"), default=None)
-            return Presence(employee=employee, building=record.in_building, since=since)
+        if not record.open or record.in_building is None:
+            continue
+        where = site.building(record.in_building) or site.building(record.building)
+        if where is not None and now.astimezone(where.zone).date() != record.date:
+            continue
+        since = max((t.at for t in record.taps if t.action == "check_in"), default=None)
+        return Presence(employee=employee, building=record.in_building, since=since)
     return Presence(employee=employee)
 
 
@@ -124,9 +141,11 @@ def close_due(  # noqa: PLR0917 - a pure function of everything a close depends 
     site: Site,
     rules: TapRules,
     lookback: int,
+    since: date | None = None,
 ) -> tuple[EmployeeDays, list[DailyRecord], list[Finding]]:
     """Close every day of `employee` that has ended by `now`: those with a record still open,
-    and each date of the last `lookback` days not closed yet (absentees get their record).
+    and each date of the last `lookback` days (none before `since`) not closed yet
+    (absentees get their record).
 
     Returns the days after, the records that changed, and the close findings. Closed days
     older than the lookback (and two days more) are dropped from the value into `archived`;
@@ -136,6 +155,8 @@ def close_due(  # noqa: PLR0917 - a pure function of everything a close depends 
     assert home is not None, "a roster is loaded against the site"
     today = now.astimezone(home.zone).date()
     start = today - timedelta(days=lookback)
+    if since is not None:
+        start = max(start, since)
     if days.closed_through is not None:
         start = max(start, days.closed_through + timedelta(days=1))
     span = [start + timedelta(days=n) for n in range((today - start).days + 1)]
@@ -200,6 +221,7 @@ class Attendance:
     def __init__(self, app: faust.App, settings: Settings, site: Site, roster: Roster) -> None:
         check_retention(settings)
         self._settings = settings
+        self._clock = settings.pipeline_clock
         self._site = site
         self._roster = roster
         self._rules = tap_rules(settings)
@@ -263,18 +285,24 @@ class Attendance:
         key = employee.id.encode()
         before = self.employees.get(key) or EmployeeDays()
         day = tap_date(record, employee, self._site, self._rules)
-        if day < self._keep_from(employee, utcnow()):
-            # Stored, it would be deleted at the next tick; the input stays in the checkin topic.
+        refused = too_old(
+            day,
+            self._today(employee),
+            lookback=self._settings.attendance_lookback_days,
+            retention=self._retention,
+        )
+        if refused is not None:
+            kind, why = refused
             self._log_finding(
                 Finding(
-                    kind="past_retention",
+                    kind=kind,
                     employee=employee.id,
                     date=day,
                     at=record.received_at,
-                    detail=f"{record.action} {record.identity} not kept: the day is older "
-                    f"than {self._retention} days",
+                    detail=f"{record.action} {record.identity} of {day} not applied: {why}",
                 )
             )
+            await self._dead_letter(record, kind, f"tap of {day} not applied: {why}")
             return None
         current = before.days.get(day)
         after, findings = apply_tap(
@@ -298,7 +326,7 @@ class Attendance:
         mine = self.ownership.owned()
         if not mine:
             return
-        now = utcnow()
+        now = self._clock.now()
         for employee in self._roster.employees:
             key = employee.id.encode()
             if self.ownership.partition_of(key) not in mine:
@@ -309,6 +337,11 @@ class Attendance:
             if self.ownership.partition_of(key) in mine:
                 async with self._step:
                     await self._forget(key, now)
+
+    def _today(self, employee: Employee) -> date:
+        home = self._site.building(employee.building)
+        assert home is not None, "a roster is loaded against the site"
+        return self._clock.now().astimezone(home.zone).date()
 
     def _keep_from(self, employee: Employee, now: datetime) -> date:
         """The oldest date kept, by the local date of the employee's home building."""
@@ -326,6 +359,7 @@ class Attendance:
             self._site,
             self._rules,
             self._settings.attendance_lookback_days,
+            self._settings.attendance_since,
         )
         for finding in findings:
             self._log_finding(finding)
@@ -360,14 +394,18 @@ class Attendance:
         changed: list[DailyRecord],
         gone: Sequence[date] = (),
     ) -> None:
+        employee = key.decode()
+        # Against the presence last sent, which the day's roll-over may have made stale.
+        present = presence_of(employee, after, self._clock.now(), self._site)
+        moved = present != (before.presence or Presence(employee=employee))
+        if moved:
+            after = after.model_copy(update={"presence": present})
         self.ownership.store(self.employees, key, after)
         for record in changed:
             await self.days_topic.send(key=record.key.encode(), value=record)
         await self._delete_days(key, gone)
-        employee = key.decode()
-        was, now = presence_of(employee, before), presence_of(employee, after)
-        if was != now:
-            await self.presence_topic.send(key=key, value=now)
+        if moved:
+            await self.presence_topic.send(key=key, value=present)
 
     async def _delete_days(self, key: bytes, gone: Sequence[date]) -> None:
         """Tombstones: compaction removes the records of these dates of `occupancy.attendance`."""
@@ -397,15 +435,21 @@ class Attendance:
                 total=self.unknown_employees,
             )
         )
+        await self._dead_letter(
+            record, "unknown_employee", f"employee {pseudonym} is not in the roster"
+        )
+
+    async def _dead_letter(self, record: CheckinRecord, reason: str, detail: str) -> None:
+        """The tap back in its MQTT form in `occupancy.deadletter`, with why it was not used."""
         topic = KioskTopic(record.building, record.kiosk).format(self._settings.mqtt_prefix)
         # The payload keeps the id (the input must not be lost); the reason names the pseudonym.
         payload = record.model_dump_json(include=_KIOSK_FIELDS, exclude_none=True).encode()
         letter = DeadLetter.of(
             topic,
             payload,
-            "unknown_employee",
-            f"employee {pseudonym} is not in the roster (payload rebuilt by a worker)",
-            utcnow(),
+            reason,
+            f"{detail} (payload rebuilt by a worker)",
+            self._clock.now(),
         )
         await self.deadletter_topic.send(key=topic.encode(), value=letter)
 
@@ -435,6 +479,7 @@ class PresenceBoard:
         interval: float = 1.0,
     ) -> None:
         self._settings = settings
+        self._clock = settings.pipeline_clock
         self._site = site
         self._roster = roster
         self._publish = publish
@@ -464,7 +509,7 @@ class PresenceBoard:
 
     async def flush(self) -> None:
         """Publish (and hand on) each building whose count or planned share changed."""
-        now = utcnow()
+        now = self._clock.now()
         for building in self._site.buildings:
             counted = self.count(building.id, now)
             figures = (counted.count, counted.planned_wfo)

@@ -5,11 +5,16 @@ a `DailyRecord` per employee and local date keeps the taps it was given and deri
 everything else from them, so replaying `occupancy.checkin` rebuilds the same records, in
 whatever order the taps come (up to `MAX_TAPS` a day).
 
-A tap's time is the kiosk's `ts`, unless it is more than `TapRules.max_clock_skew` away
-from the bridge's `received_at`: then `received_at` counts and the tap is flagged
-`clock_skew`. Its date is the local date of that time in the zone of the tap's building
-(the employee's home building when the site does not know it): a 07:30 WIT check-in is
-that day's, not the UTC day before.
+A tap's time is the kiosk's `ts`, unless the kiosk's clock is more than
+`TapRules.max_clock_skew` off, judged by `sent_at` (the kiosk's clock when it sent the tap;
+kiosks that keep taps while offline send it) against the bridge's `received_at`; without
+`sent_at`, by `ts` itself against `received_at`. A clock that far off flags the tap
+`clock_skew`, and the tap counts at its `ts` moved by the offset `sent_at` shows (at
+`received_at` when there is no `sent_at`). So a tap kept for hours by an offline kiosk that
+says when it sent it counts at the hour it was made; one without `sent_at` arriving hours
+late counts at its arrival. Its date is the local date of that time in the zone of the
+tap's building (the employee's home building when the site does not know it): a 07:30 WIT
+check-in is that day's, not the UTC day before.
 
 Taps in time order (ties by identity), each compared with the previous tap that counted:
 
@@ -46,6 +51,10 @@ Before the day is closed the status is provisional (someone out for lunch may re
 start), `other_building` (a tap at another building than the day's first),
 `unknown_building`, `after_close` (a tap applied after the day was closed; the status was
 recomputed) and `too_many_taps` (taps past `MAX_TAPS` are ignored).
+
+A tap for a day already closed (a kiosk that was offline for hours, a redelivery after an
+outage) amends it: the status is recomputed (`absent` → `on_time`, `auto_closed` → a real
+check-out) and `amended_at` says when the latest such tap arrived.
 """
 
 from __future__ import annotations
@@ -78,6 +87,7 @@ __all__ = [
     "retained_from",
     "tap_date",
     "tap_time",
+    "too_old",
 ]
 
 # A day has a handful of taps; a kiosk stuck in a loop must not grow a table row forever.
@@ -104,7 +114,7 @@ Flag = Literal[
     "after_close",
     "too_many_taps",
 ]
-FindingKind = Flag | Literal["duplicate", "auto_closed", "past_retention"]
+FindingKind = Flag | Literal["duplicate", "auto_closed", "past_lookback", "past_retention"]
 
 
 class _State(BaseModel):
@@ -135,7 +145,8 @@ class DailyRecord(_State):
 
     `building` is where the day's first tap was (the home building before any);
     `in_building` is where the employee is now, while `open`. `scheduled` is what the
-    roster planned for the day. `closed` turns true at the day end.
+    roster planned for the day. `closed` turns true at the day end; `amended_at` is when a
+    tap last arrived for the day after it was closed.
     """
 
     employee: str
@@ -150,6 +161,7 @@ class DailyRecord(_State):
     open: bool = False
     in_building: str | None = None
     closed: bool = False
+    amended_at: AwareDatetime | None = None
     flags: list[Flag] = []
     taps: list[Tap] = []
 
@@ -181,7 +193,12 @@ def record_key(employee: str, day: date) -> str:
 
 
 def tap_time(tap: CheckinRecord, rules: TapRules) -> tuple[datetime, bool]:
-    """The time a tap counts at, and whether the kiosk's clock was off (then the arrival)."""
+    """The time a tap counts at, and whether the kiosk's clock was off (module docstring)."""
+    if tap.sent_at is not None:
+        offset = tap.received_at - tap.sent_at
+        if abs(offset) > rules.max_clock_skew:
+            return (tap.ts + offset).astimezone(UTC), True
+        return tap.ts.astimezone(UTC), False
     if abs(tap.ts - tap.received_at) > rules.max_clock_skew:
         return tap.received_at.astimezone(UTC), True
     return tap.ts.astimezone(UTC), False
@@ -202,6 +219,22 @@ def retained_from(now: datetime, zone: ZoneInfo, retention: int) -> date:
     """The oldest local date whose records are kept: `retention` days before today in `zone`
     (retention 90 on 2026-12-02 keeps 2026-09-03 and later)."""
     return now.astimezone(zone).date() - timedelta(days=retention)
+
+
+def too_old(
+    day: date, today: date, *, lookback: int, retention: int
+) -> tuple[FindingKind, str] | None:
+    """Why a tap for `day` is not applied when it is `today` in the employee's home building,
+    or None when it is: a day past the retention is deleted, and a day past the lookback
+    (the days the day-end close still visits) has a final record."""
+    if day < today - timedelta(days=retention):
+        return "past_retention", f"the day is older than the retention of {retention} days"
+    if day < today - timedelta(days=lookback):
+        return (
+            "past_lookback",
+            f"the day is older than the lookback of {lookback} days and its record is final",
+        )
+    return None
 
 
 def apply_tap(
@@ -236,7 +269,8 @@ def apply_tap(
     if len(taps) >= MAX_TAPS:
         detail = f"{tap.action} {tap.identity} ignored: {MAX_TAPS} taps already that day"
         evaluated = _evaluate(employee, day, taps, closed, {"too_many_taps"}, roster, site, rules)
-        return evaluated, [finding("too_many_taps", detail)]
+        kept = record.amended_at if record is not None else None
+        return evaluated.model_copy(update={"amended_at": kept}), [finding("too_many_taps", detail)]
 
     new = Tap(
         identity=tap.identity,
@@ -248,6 +282,8 @@ def apply_tap(
         after_close=closed,
     )
     updated = _evaluate(employee, day, [*taps, new], closed, sticky, roster, site, rules)
+    amended = tap.received_at if closed else (record.amended_at if record is not None else None)
+    updated = updated.model_copy(update={"amended_at": amended})
     findings = [finding(kind, detail) for kind, detail in _tap_notes(updated, new, site, rules)]
     return updated, findings
 
@@ -273,6 +309,8 @@ def close_day(
     taps = record.taps if record is not None else []
     sticky = set(record.flags) & {"too_many_taps"} if record is not None else set()
     closed = _evaluate(employee, day, taps, True, sticky, roster, site, rules)
+    if record is not None and record.amended_at is not None:
+        closed = closed.model_copy(update={"amended_at": record.amended_at})
     findings: list[Finding] = []
     if record is not None and record.open and not record.closed:
         zone = _zone(site, record.building, employee)

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from ingest.logs import kv
 from ingest.metrics import Deltas, MetricsWriter, Sink
-from ingest.models import RoomState, utcnow
+from ingest.models import RoomState
 from ingest.roster import Roster
 from ingest.settings import Settings
 from ingest.site import Building, Site
@@ -41,6 +41,7 @@ class RoomMetrics:
         self._site = site
         self._occupancy = occupancy
         self._sink = sink
+        self._clock = settings.pipeline_clock
         # The cumulative entered/exited at each room's last point: `entries`/`exits` are the
         # growth since (a room first seen here starts from what it has).
         self._flows: dict[tuple[str, str], tuple[int, int]] = {}
@@ -56,7 +57,7 @@ class RoomMetrics:
         mine = ownership.owned()
         if not mine:
             return
-        now = utcnow()
+        now = self._clock.now()
         for building in self._site.buildings:
             for room in building.rooms:
                 if ownership.partition_of(f"{building.id}/{room.id}".encode()) in mine:
@@ -115,6 +116,7 @@ class AttendanceMetrics:
         sink: Sink,
     ) -> None:
         self._settings = settings
+        self._clock = settings.pipeline_clock
         self._site = site
         self._roster = roster
         self._attendance = attendance
@@ -156,7 +158,7 @@ class AttendanceMetrics:
             return  # half-read totals would dip on the panels after every restart
         ownership = self._attendance.ownership
         mine = ownership.owned()
-        now = utcnow()
+        now = self._clock.now()
         for building in self._site.buildings:
             if ownership.partition_of(building.id.encode()) in mine:
                 self.write(building, now)
@@ -221,6 +223,7 @@ class PipelineMetrics:
         self._occupancy = occupancy
         self._attendance = attendance
         self._writer = writer
+        self._clock = settings.pipeline_clock
         self._door = Deltas()
         self._taps = Deltas()
         app.timer(interval=settings.metrics_pipeline_s)(self.report)
@@ -233,7 +236,7 @@ class PipelineMetrics:
         await self._report(lag=False)
 
     async def _report(self, *, lag: bool) -> None:
-        now = utcnow()
+        now = self._clock.now()
         door = self._door.take(self._occupancy.counters, ["events", "duplicate", "sequence_gap"])
         self._writer.write(
             "pipeline",

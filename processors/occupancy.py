@@ -15,7 +15,7 @@ from typing import Any
 import faust
 
 from ingest.logs import kv
-from ingest.models import DoorRecord, RoomState, utcnow
+from ingest.models import DoorRecord, RoomState
 from ingest.settings import Settings
 from ingest.site import Room, Site
 from ingest.topics import StateTopic
@@ -49,6 +49,7 @@ class Occupancy:
         policy: PolicyFollower,
     ) -> None:
         self._settings = settings
+        self._clock = settings.pipeline_clock
         self._site = site
         self._publisher = publisher
         self._policy = policy
@@ -137,7 +138,7 @@ class Occupancy:
 
     async def _tick(self) -> None:
         """Resets due and sensors gone silent or back, for the rooms this worker holds."""
-        now = utcnow()
+        now = self._clock.now()
         noticed: list[tuple[Finding, RoomCount]] = []
         changes: list[RoomState] = []
         mine = self.ownership.owned()
@@ -160,7 +161,7 @@ class Occupancy:
 
     async def rerate(self) -> None:
         """Every room this worker holds, again under the policy level now in force."""
-        now = utcnow()
+        now = self._clock.now()
         mine = self.ownership.owned()
         changes: list[RoomState] = []
         for key, count in list(self.rooms.items()):

@@ -10,7 +10,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from ingest.errors import ConfigError
 from ingest.kafka import ensure_topics, kafka_security, make_producer
 from ingest.logs import kv
-from ingest.models import PolicyChange, utcnow
+from ingest.models import PolicyChange
 from ingest.settings import Settings
 from ingest.site import Site
 
@@ -27,7 +27,7 @@ async def set_policy(settings: Settings, site: Site, level: str, by: str) -> Pol
             f"(levels: {', '.join(sorted(site.policy.levels))})."
         )
     await ensure_topics(settings)
-    change = PolicyChange(level=level, by=by, ts=utcnow())
+    change = PolicyChange(level=level, by=by, ts=settings.pipeline_clock.now())
     producer = make_producer(settings)
     await producer.start()
     try:

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from alerts.board.routes import make_app
 from alerts.board.state import BoardState
 from ingest.logs import kv
-from ingest.models import Alert, AlertAck, RoomState, utcnow
+from ingest.models import Alert, AlertAck, RoomState
 from ingest.settings import Settings
 from ingest.site import Site
 from ingest.topics import AckTopic
@@ -79,7 +79,7 @@ class Board:
     def acknowledge(self, alert: Alert, by: str) -> AlertAck:
         """Publish the ack as a security console does; it comes back through the bridge,
         Kafka and the worker holding the alert, as the alert again with its `ack`."""
-        ack = AlertAck(by=by, ts=utcnow())
+        ack = AlertAck(by=by, ts=self._settings.pipeline_clock.now())
         topic = AckTopic(alert.building, alert.alert_id).format(self._settings.mqtt_prefix)
         self._publish(topic, ack.model_dump_json().encode(), 1, False)
         log.info(kv("board_ack_sent", building=alert.building, alert_id=alert.alert_id))

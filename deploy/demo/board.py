@@ -18,6 +18,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from ingest.clock import Clock
 from ingest.models import Alert, RoomState
 from ingest.settings import MqttAddress
 from ingest.site import Site
@@ -35,7 +36,9 @@ class TerminalBoard:
         self._prefix = prefix
         self._lock = threading.Lock()
         self.rooms: dict[tuple[str, str], RoomState] = {}
-        self.presence: dict[str, int] = {}
+        self.presence: dict[str, tuple[int, int]] = {}  # (checked in, planned) per building
+        self.checked_in_peak: dict[str, int] = {}
+        self.clock: Clock | None = None  # the pipeline's, shown above the rooms
         self.alerts: deque[Alert] = deque(maxlen=last_alerts)
         self.alerts_seen = 0
         # The most rooms with people at once: by the end of a simulated day they have left.
@@ -86,10 +89,13 @@ class TerminalBoard:
                     self.alerts.appendleft(alert)
                     self.alerts_seen += 1
             elif parts[-1] == "presence" and payload:
-                count = json.loads(payload).get("count")
-                if isinstance(count, int):
+                body = json.loads(payload)
+                count, planned = body.get("count"), body.get("planned_wfo", 0)
+                if isinstance(count, int) and isinstance(planned, int):
                     with self._lock:
-                        self.presence[parts[0]] = count
+                        self.presence[parts[0]] = (count, planned)
+                        peak = max(self.checked_in_peak.get(parts[0], 0), count)
+                        self.checked_in_peak[parts[0]] = peak
         except (ValidationError, ValueError):
             return
 
@@ -101,6 +107,10 @@ class TerminalBoard:
             presence = dict(self.presence)
             alerts = list(self.alerts)
         panels: list[RenderableType] = []
+        if self.clock is not None:
+            first = self._site.buildings[0]
+            at = self.clock.now().astimezone(first.zone)
+            panels.append(Text(f"{at:%A %Y-%m-%d %H:%M} in {first.name}", style="bold"))
         for building in self._site.buildings:
             table = Table(expand=True, box=None, pad_edge=False)
             table.add_column("room")
@@ -125,7 +135,8 @@ class TerminalBoard:
                 )
             title = f"{building.name} — {people} people in rooms"
             if building.id in presence:
-                title += f", {presence[building.id]} checked in"
+                checked_in, planned = presence[building.id]
+                title += f", {checked_in} checked in ({planned} planned in the office)"
             panels.append(Panel(table, title=title, title_align="left"))
         panels.append(Panel(_alerts_table(alerts), title="last alerts", title_align="left"))
         return Group(*panels)

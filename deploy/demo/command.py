@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import click
 
 from deploy.demo.run import SAMPLE, DemoOptions, result_json, run_demo
+from ingest.roster import load_roster
 from ingest.settings import load_settings
 from ingest.site import load_site
 
@@ -19,6 +22,12 @@ from ingest.site import load_site
 )
 @click.option("--seed", type=int, default=1, show_default=True, help="The simulator's seed.")
 @click.option(
+    "--date",
+    "day",
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="The office day to replay (default: the latest one up to today).",
+)
+@click.option(
     "--duration",
     type=float,
     default=None,
@@ -29,14 +38,25 @@ from ingest.site import load_site
     is_flag=True,
     help="No terminal board; print a JSON summary at the end (for scripts and tests).",
 )
-def demo(speed: float, seed: int, duration: float | None, headless: bool) -> None:
+def demo(
+    speed: float, seed: int, day: datetime | None, duration: float | None, headless: bool
+) -> None:
     """Run the whole pipeline with simulated traffic and a live board (Ctrl-C stops it).
 
-    Uses OCC_MQTT_URL and OCC_KAFKA_BOOTSTRAP when set; otherwise starts embedded brokers.
+    Every process runs on a replay clock of the simulated day, so check-ins, day close and
+    reminders happen in simulated time, whatever the hour and weekday. Uses OCC_MQTT_URL and
+    OCC_KAFKA_BOOTSTRAP when set; otherwise starts embedded brokers.
     """
     settings = load_settings()
     site = load_site(settings.site_file or SAMPLE / "site.yaml")
-    options = DemoOptions(speed=speed, seed=seed, duration_s=duration, headless=headless)
-    result = run_demo(settings, site, options)
+    roster = load_roster(settings.roster_file or SAMPLE / "roster.yaml", site)
+    options = DemoOptions(
+        speed=speed,
+        seed=seed,
+        day=day.date() if day is not None else None,
+        duration_s=duration,
+        headless=headless,
+    )
+    result = run_demo(settings, site, roster, options)
     if headless:
         click.echo(result_json(result))

@@ -102,6 +102,19 @@ def pick_date(
     )
 
 
+def latest_office_day(site: Site, roster: Roster, today: date) -> date:
+    """The latest date up to `today` with someone of the roster scheduled in the office: what
+    a replay clock shows when no date is given (a weekend's demo replays Friday)."""
+    for back in range(LOOK_BACK_DAYS + 1):
+        day = today - timedelta(days=back)
+        if any(roster.planned_wfo(b.id, day) > 0 for b in site.buildings):
+            return day
+    raise ConfigError(
+        f"No day in the last {LOOK_BACK_DAYS} has anyone of the roster scheduled in the "
+        "office: give --date."
+    )
+
+
 def parse_time(value: str, option: str) -> time:
     try:
         parsed = time.fromisoformat(value)

@@ -8,7 +8,8 @@ import os
 import signal
 import sys
 import threading
-from datetime import UTC, date, datetime
+import time
+from datetime import date, datetime
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
@@ -17,6 +18,7 @@ import click
 
 from deploy.simulator.clock import Window, check_not_ahead, parse_time, pick_date, real_seconds
 from deploy.simulator.faults import FAULTS, Fault, Faults
+from ingest.clock import Clock, ReplayClock
 from ingest.errors import ConfigError
 from ingest.logs import kv
 from ingest.settings import Settings, load_settings
@@ -28,6 +30,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("deploy.simulator")
 
 DRAIN_TIMEOUT_S = 30.0
+DEFAULT_SPEED = 60.0
 
 
 @click.command()
@@ -47,16 +50,16 @@ DRAIN_TIMEOUT_S = 30.0
 @click.option(
     "--speed",
     type=float,
-    default=60.0,
-    show_default=True,
-    help="Simulated seconds per real second (60: an hour a minute).",
+    help="Simulated seconds per real second (default 60: an hour a minute). On a replay "
+    "clock (OCC_CLOCK) the clock's own speed.",
 )
 @click.option(
     "--date",
     "day",
     type=click.DateTime(["%Y-%m-%d"]),
-    help="The date to simulate (default: the latest day with people in the office that a "
-    "run started now can finish without getting ahead of the clock).",
+    help="The date to simulate (default: on a replay clock its date; on the wall clock the "
+    "latest day with people in the office that a run started now can finish without getting "
+    "ahead of the clock).",
 )
 @click.option("--start", default="06:00", show_default=True, help="Local time the day starts.")
 @click.option("--end", default="19:00", show_default=True, help="Local time the day ends.")
@@ -100,7 +103,7 @@ def simulate(
     site_file: Path | None,
     roster_file: Path | None,
     seed: int,
-    speed: float,
+    speed: float | None,
     day: datetime | None,
     start: str,
     end: str,
@@ -116,8 +119,9 @@ def simulate(
 ) -> None:
     """Publish a realistic office day (or a steady load) to MQTT, as sensors and kiosks would.
 
-    Messages carry simulated time: the day runs at --speed, and no message is stamped
-    ahead of the wall clock.
+    On a replay clock (OCC_CLOCK=replay:…, shared with the bridge and workers) each message
+    goes when the pipeline's clock reaches its time. On the wall clock a past day runs at
+    --speed, and no message is stamped ahead of the clock.
     """
     settings = load_settings()
     site_path = site_file or settings.site_file
@@ -136,10 +140,11 @@ def simulate(
             duration=duration,
             dry_run=dry_run,
             client=client,
+            clock=settings.pipeline_clock,
         )
         return
-    if speed <= 0:
-        raise ConfigError(f"--speed must be above 0 (got {speed:g}).")
+    clock = settings.pipeline_clock
+    pace = _pace(clock, speed)
     from deploy.simulator.day import Options, plan_day
     from ingest.roster import load_roster
 
@@ -148,13 +153,13 @@ def simulate(
         raise ConfigError("Setting OCC_ROSTER_FILE is not set and no --roster was given.")
     roster = load_roster(roster_path, site)
     opens, closes = parse_time(start, "--start"), parse_time(end, "--end")
-    now = datetime.now(UTC)
-    chosen: date = (
-        day.date()
-        if day is not None
-        else pick_date(site, roster, start=opens, end=closes, speed=speed, now=now)
-    )
-    window = Window(chosen, opens, closes)
+    if isinstance(clock, ReplayClock):
+        window = Window(_replay_date(clock, site, day), opens, closes)
+    elif day is not None:
+        window = Window(day.date(), opens, closes)
+    else:
+        chosen = pick_date(site, roster, start=opens, end=closes, speed=pace, now=clock.now())
+        window = Window(chosen, opens, closes)
     options = Options(
         seed=seed,
         prefix=settings.mqtt_prefix,
@@ -173,17 +178,45 @@ def simulate(
 
         from deploy.simulator.summary import print_summary
 
-        print_summary(planned, site, speed, Console())
+        print_summary(planned, site, pace, Console())
         return
-    check_not_ahead(window, site, speed, datetime.now(UTC))
-    _publish_day(planned, site, speed, settings, client)
+    if not isinstance(clock, ReplayClock):
+        check_not_ahead(window, site, pace, clock.now())
+    _publish_day(planned, site, pace, settings, client)
+
+
+def _pace(clock: Clock, speed: float | None) -> float:
+    """Simulated seconds per real second: a replay clock's own, else --speed."""
+    if speed is not None and speed <= 0:
+        raise ConfigError(f"--speed must be above 0 (got {speed:g}).")
+    if not isinstance(clock, ReplayClock):
+        return speed or DEFAULT_SPEED
+    if speed is not None and speed != clock.speed:
+        raise ConfigError(
+            f"--speed {speed:g} disagrees with the replay clock of OCC_CLOCK "
+            f"({clock.spec}): leave --speed out, the clock sets the pace."
+        )
+    return clock.speed
+
+
+def _replay_date(clock: ReplayClock, site: Site, day: datetime | None) -> date:
+    """The day a replay clock is on (in the first building), which --date must not contradict."""
+    today = clock.now().astimezone(site.buildings[0].zone).date()
+    if day is not None and day.date() != today:
+        raise ConfigError(
+            f"--date {day.date()} disagrees with the replay clock of OCC_CLOCK, which is on "
+            f"{today} ({clock.spec}): leave --date out or replay that date."
+        )
+    return today
 
 
 def _publish_day(planned: Day, site: Site, speed: float, settings: Settings, client: str) -> None:
-    from deploy.simulator.publisher import Publisher, run_day
+    from deploy.simulator.publisher import Publisher, compressed, on_clock, run_day
 
     window = planned.window
     origin, _ = window.span(site)
+    clock = settings.pipeline_clock
+    due_in = on_clock(clock) if isinstance(clock, ReplayClock) else compressed(origin, speed)
     publisher = Publisher(settings, client)
     publisher.connect()
     log.info(
@@ -197,11 +230,12 @@ def _publish_day(planned: Day, site: Site, speed: float, settings: Settings, cli
             messages=len(planned.messages),
             real_s=round(real_seconds(window, site, speed), 1),
             faults=",".join(sorted(planned.options.faults.enabled)) or "none",
+            clock=clock.spec,
         )
     )
     stop = _stop_on_signals()
     try:
-        sent = run_day(publisher, planned.messages, origin, speed, stop)
+        sent = run_day(publisher, planned.messages, due_in, stop)
         unacked = publisher.drain(DRAIN_TIMEOUT_S)
     finally:
         publisher.close()
@@ -228,6 +262,7 @@ def _load(
     duration: float,
     dry_run: bool,
     client: str,
+    clock: Clock,
 ) -> None:
     from deploy.simulator.load import LoadStream
     from deploy.simulator.publisher import Publisher, run_load
@@ -245,13 +280,13 @@ def _load(
     publisher = Publisher(load_settings(), client)
     publisher.connect()
     stop = _stop_on_signals()
-    started = datetime.now(UTC)
+    started = time.monotonic()
     try:
-        sent = run_load(publisher, stream, rate, duration, stop)
+        sent = run_load(publisher, stream, rate, duration, stop, clock=clock)
         unacked = publisher.drain(DRAIN_TIMEOUT_S)
     finally:
         publisher.close()
-    elapsed = (datetime.now(UTC) - started).total_seconds()
+    elapsed = time.monotonic() - started
     log.info(
         kv(
             "load_done",

@@ -49,6 +49,8 @@ from ingest.site import Building, Room, Site
 from ingest.topics import KioskTopic
 
 ABSENCE = 0.06
+FORGET_CHECK_OUT = 0.03
+"""Share of the people who come and leave without tapping out (their day is auto-closed)."""
 LUNCH_SHARE = 0.6
 LUNCH_OUT_SHARE = 0.4
 VISIT_SHARE = 0.25
@@ -94,6 +96,7 @@ class Attendee:
     comes: bool
     check_in: datetime | None = None
     check_out: datetime | None = None
+    taps_out: bool = True  # False: left at `check_out` without tapping the kiosk
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +156,7 @@ class _Person:
     desk_out: int = 0
     check_in: int = 0
     check_out: int = 0
+    forgets: bool = False
     busy: list[tuple[int, int]] = field(default_factory=list)
 
     def free(self, start: int, end: int) -> bool:
@@ -220,6 +224,8 @@ class _BuildingDay:
 
     def _arrivals(self) -> None:
         rng = self.rng("arrivals")
+        # Its own stream: who forgets to tap out does not reshuffle anything else of the day.
+        forgetful = self.rng("forgotten-check-outs")
         scheduled = [
             e
             for e in self.roster.employees_in(self.building.id)
@@ -240,6 +246,7 @@ class _BuildingDay:
             check_out = check_in + int(group.required.total_seconds()) + extra
             method = rng.choices(METHODS, METHOD_WEIGHTS)[0]
             person = _Person(employee.id, seats.get(employee.id), method)
+            person.forgets = forgetful.random() < FORGET_CHECK_OUT
             self._arrive(person, check_in, rng)
             self._leave(person, check_out, rng)
             self.people.append(person)
@@ -271,6 +278,8 @@ class _BuildingDay:
         screened = action == "check_in" and person.method == "face"
         temperature = round(rng.uniform(35.9, 37.1), 1) if screened else None
         mask = True if screened else None
+        if action == "check_out" and person.forgets:
+            return  # drawn all the same, so the rest of the day stays as it was
         self.taps.append(_Tap(at, kiosk, person.key, action, person.method, temperature, mask))
 
     # What people do during the day
@@ -512,6 +521,9 @@ class _BuildingDay:
                 sent = max(sent, late_delivery(tap.at, self.end, late_rng))
                 delayed += 1
             ts = self.local(self.building, tap.at)
+            # A kiosk that kept a tap and sends it later says when it sent it (`sent_at`), so
+            # the pipeline counts the tap at its own time.
+            buffered = stamp(self.local(self.building, sent), self.building.zone)
             payload = kiosk_payload(
                 event_id=self._event_id(tap.kiosk, numbers[tap.kiosk]),
                 ts=stamp(ts, self.building.zone),
@@ -520,6 +532,7 @@ class _BuildingDay:
                 method=tap.method,
                 temperature_c=tap.temperature_c,
                 mask=tap.mask,
+                sent_at=buffered if sent > tap.at else None,
             )
             topic = KioskTopic(self.building.id, tap.kiosk).format(self.options.prefix)
             out.append(Scheduled(self.local(self.building, sent), topic, payload, tap.action))
@@ -551,6 +564,7 @@ class _BuildingDay:
                     comes=comes,
                     check_in=self.local(self.building, person.check_in) if person else None,
                     check_out=self.local(self.building, person.check_out) if person else None,
+                    taps_out=not person.forgets if person else True,
                 )
             )
         return out

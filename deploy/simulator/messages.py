@@ -57,6 +57,7 @@ def kiosk_payload(
     method: Method,
     temperature_c: float | None,
     mask: bool | None,
+    sent_at: str | None = None,
 ) -> bytes:
     body: dict[str, object] = {
         "event_id": event_id,
@@ -69,6 +70,8 @@ def kiosk_payload(
         body["temperature_c"] = temperature_c
     if mask is not None:
         body["mask"] = mask
+    if sent_at is not None:
+        body["sent_at"] = sent_at
     return _compact(body)
 
 

@@ -1,4 +1,4 @@
-"""Putting the simulator's messages on MQTT: paho 2.x, QoS 1, paced on the wall clock."""
+"""Putting the simulator's messages on MQTT: paho 2.x, QoS 1, each when it is due."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import logging
 import ssl
 import threading
 import time
-from collections.abc import Sequence
-from datetime import UTC, datetime
+from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -17,6 +17,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from deploy.simulator.load import LoadStream
 from deploy.simulator.messages import Scheduled
+from ingest.clock import Clock
 from ingest.errors import ConfigError
 from ingest.logs import kv
 from ingest.settings import Settings
@@ -117,20 +118,33 @@ class Publisher:
             self.acked += 1
 
 
+DueIn = Callable[[datetime], float]
+"""Real seconds from now until the simulated instant is due (negative: overdue)."""
+
+
+def on_clock(clock: Clock) -> DueIn:
+    """Each message when the pipeline's clock reaches its instant (a replay clock)."""
+    return clock.seconds_until
+
+
+def compressed(origin: datetime, speed: float) -> DueIn:
+    """Each message `(at - origin) / speed` seconds after the first call: a past day run
+    faster than life beside a pipeline on the wall clock."""
+    started = time.monotonic()
+    return lambda at: started + (at - origin).total_seconds() / speed - time.monotonic()
+
+
 def run_day(
     publisher: Publisher,
     messages: Sequence[Scheduled],
-    origin: datetime,
-    speed: float,
+    due_in: DueIn,
     stop: threading.Event,
 ) -> int:
-    """Publish each message `(at - origin) / speed` seconds after the start; how many went."""
-    started = time.monotonic()
-    next_report = started + PROGRESS_EVERY_S
+    """Publish each message when it is due; how many went."""
+    next_report = time.monotonic() + PROGRESS_EVERY_S
     sent = 0
     for message in messages:
-        due = started + (message.at - origin).total_seconds() / speed
-        delay = due - time.monotonic()
+        delay = due_in(message.at)
         if (delay > 0 and stop.wait(delay)) or stop.is_set():
             break
         publisher.publish(message.topic, message.payload)
@@ -156,6 +170,8 @@ def run_load(
     rate: float,
     duration_s: float,
     stop: threading.Event,
+    *,
+    clock: Clock,
 ) -> int:
     """`rate` door messages a second for `duration_s`, stamped as sent; how many went."""
     total = int(rate * duration_s)
@@ -166,7 +182,7 @@ def run_load(
         delay = started + sent / rate - time.monotonic()
         if delay > 0 and stop.wait(delay):
             break
-        now = datetime.now(UTC)
+        now = clock.now()
         # Everything due by now goes at once: sleeping per message would cap the rate.
         while sent < total and started + sent / rate <= time.monotonic():
             publisher.publish(*stream.next(now))

@@ -8,7 +8,8 @@ from datetime import timedelta
 import faust
 
 from alerts.acks import MAX_PENDING, AckBook
-from ingest.models import AckRecord, utcnow
+from ingest.clock import wall_now
+from ingest.models import AckRecord
 from ingest.settings import load_settings
 
 
@@ -27,7 +28,7 @@ class Holder:
 
 
 def ack(alert_id: str, by: str = "guard-1", age: timedelta = timedelta(0)) -> AckRecord:
-    at = utcnow() - age
+    at = wall_now() - age
     return AckRecord(building="hq-jakarta", alert_id=alert_id, by=by, ts=at, received_at=at)
 
 

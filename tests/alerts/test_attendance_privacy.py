@@ -11,14 +11,13 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
-
 from alerts.attendance import HealthScreening, Screenings
 from ingest.models import Alert, CheckinRecord
 from ingest.pseudonym import Pseudonyms
 from ingest.roster import Roster
 from ingest.site import Site
 from processors.attendance_rules import TapRules, apply_tap
+from tests.support.clock import ManualClock
 
 SERVICE_DESK, NAME = "197202042002021242", "Dian Setiawan"
 KEY = b"alerts-privacy-test-key-00000001"
@@ -46,12 +45,15 @@ class Sent:
         self.alerts.append(alert)
 
 
-def machine(site: Site) -> tuple[HealthScreening, dict[bytes, Screenings], Sent]:
+def machine(
+    site: Site, clock: ManualClock
+) -> tuple[HealthScreening, dict[bytes, Screenings], Sent]:
     screening = HealthScreening.__new__(HealthScreening)
     table: dict[bytes, Screenings] = {}
     sent = Sent()
     screening.__dict__.update(
         _site=site,
+        _clock=clock,
         _threshold=37.5,
         _notifiers=sent,
         _ownership=Holder(),
@@ -62,11 +64,12 @@ def machine(site: Site) -> tuple[HealthScreening, dict[bytes, Screenings], Sent]
 
 
 def test_the_alert_names_the_pseudonym_and_the_entry_goes_a_day_after(
-    sample_roster: Roster, sample_site: Site, monkeypatch: pytest.MonkeyPatch
+    sample_roster: Roster, sample_site: Site
 ) -> None:
     employee = sample_roster.employee(SERVICE_DESK)
     assert employee is not None and employee.name == NAME
-    screening, table, sent = machine(sample_site)
+    clock = ManualClock(AT)
+    screening, table, sent = machine(sample_site, clock)
     record = CheckinRecord(
         building="hq-jakarta",
         kiosk="kiosk-main",
@@ -94,8 +97,7 @@ def test_the_alert_names_the_pseudonym_and_the_entry_goes_a_day_after(
     assert "38.4" not in day.model_dump_json()
 
     # The day ends (midnight WIB): resolved, the message still by pseudonym.
-    clock = {"now": datetime(2026, 11, 23, 17, 1, tzinfo=UTC)}
-    monkeypatch.setattr("alerts.attendance.utcnow", lambda: clock["now"])
+    clock.current = datetime(2026, 11, 23, 17, 1, tzinfo=UTC)
     asyncio.run(screening._resolve_ended())
     resolved = sent.alerts[-1]
     assert (resolved.state, resolved.alert_id) == ("resolved", alert.alert_id)
@@ -103,6 +105,6 @@ def test_the_alert_names_the_pseudonym_and_the_entry_goes_a_day_after(
     assert SERVICE_DESK.encode() in table  # held a day, against a repeat of the same day
 
     # A day later the employee's entry is gone, not left empty under their id.
-    clock["now"] += timedelta(days=1)
+    clock.advance(timedelta(days=1))
     asyncio.run(screening._resolve_ended())
     assert table == {} and len(sent.alerts) == 2

@@ -15,7 +15,8 @@ from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient, TestServer
 
 from alerts.board import BoardState, make_app
-from ingest.models import AckInfo, Alert, AlertAck, utcnow
+from ingest.clock import wall_now
+from ingest.models import AckInfo, Alert, AlertAck
 from ingest.site import Site
 from tests.alerts.test_board_state import HQ, ROOM, alert, state
 
@@ -28,7 +29,7 @@ class Acks:
 
     def __call__(self, alert: Alert, by: str) -> AlertAck:
         self.sent.append((alert.alert_id, by))
-        return AlertAck(by=by, ts=utcnow())
+        return AlertAck(by=by, ts=wall_now())
 
 
 Scenario = Callable[[TestClient[Any, Any], BoardState, Acks], Awaitable[None]]
@@ -151,7 +152,7 @@ def test_acknowledging_sends_the_ack_of_an_active_unacknowledged_alert(sample_si
         assert acks.sent == [("a1", "guard-1")]
 
         # Once the alert comes back acknowledged, a second ack is refused, naming who acked.
-        board.take_alert(alert("a1", ack=AckInfo(by="guard-1", ts=utcnow())))
+        board.take_alert(alert("a1", ack=AckInfo(by="guard-1", ts=wall_now())))
         again = await client.post(url, json={"by": "guard-2"})
         assert again.status == 409
         assert "guard-1" in (await again.json())["error"]

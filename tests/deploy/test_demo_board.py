@@ -34,13 +34,16 @@ def test_alerts_and_presence_are_counted_and_bad_payloads_ignored(sample_site: S
     board = TerminalBoard(sample_site, "occupancy")
     board.take(f"occupancy/{HQ}/alerts", sample_alert("a1", building=HQ).model_dump_json().encode())
     board.take(f"occupancy/{HQ}/alerts", b"{not json")
-    board.take(f"occupancy/{HQ}/presence", b'{"count": 7}')
+    board.take(f"occupancy/{HQ}/presence", b'{"count": 9, "planned_wfo": 120}')
+    board.take(f"occupancy/{HQ}/presence", b'{"count": 7, "planned_wfo": 120}')
     board.take(f"occupancy/{HQ}/presence", b'{"count": "seven"}')
     board.take(f"occupancy/{HQ}/f2-meeting-a/state", b"")  # a cleared retained state
     board.take("elsewhere/topic", b"anything")
-    assert (board.alerts_seen, board.presence, board.rooms) == (1, {HQ: 7}, {})
+    assert (board.alerts_seen, board.presence, board.rooms) == (1, {HQ: (7, 120)}, {})
+    assert board.checked_in_peak == {HQ: 9}
     console = Console(width=120, record=True)
     console.print(board.render())
     drawn = console.export_text()
-    assert f"{sample_site.buildings[0].name} — 0 people in rooms, 7 checked in" in drawn
+    name = sample_site.buildings[0].name
+    assert f"{name} — 0 people in rooms, 7 checked in (120 planned in the office)" in drawn
     assert "hq-jakarta/R1" in drawn  # the one alert that could be read

@@ -171,6 +171,26 @@ def test_clock_skew_up_to_five_minutes_is_accepted(validator: Validator) -> None
     assert validator.validate(DOOR, dumps({**GOOD_DOOR, "ts": ahead}), NOW).ts.isoformat() == ahead
 
 
+def test_a_buffered_tap_is_judged_by_when_it_was_sent(validator: Validator) -> None:
+    # Tapped at 07:31, kept by a kiosk offline for hours, sent just now: accepted as it is.
+    sent = {**GOOD_TAP, "sent_at": NOW.isoformat()}
+    record = validator.validate(KIOSK, dumps(sent), NOW)
+    assert isinstance(record, CheckinRecord)
+    assert (record.ts.isoformat(), record.sent_at) == (GOOD_TAP["ts"], NOW)
+    assert CheckinRecord.model_validate_json(record.model_dump_json()) == record
+    # A kiosk that says it sent the tap from the future is refused, naming sent_at.
+    ahead = {**GOOD_TAP, "sent_at": (NOW + timedelta(minutes=6)).isoformat()}
+    with pytest.raises(PayloadRejected) as caught:
+        validator.validate(KIOSK, dumps(ahead), NOW)
+    assert (caught.value.reason, caught.value.detail[:8]) == ("future_timestamp", "sent_at ")
+    # Sent before it was made: no such tap.
+    before = {**GOOD_TAP, "sent_at": "2026-11-27T07:30:00+07:00"}
+    with pytest.raises(PayloadRejected) as caught:
+        validator.validate(KIOSK, dumps(before), NOW)
+    assert caught.value.reason == "invalid_payload"
+    assert "sent_at is earlier than ts" in caught.value.detail
+
+
 def test_rejection_detail_names_the_field(validator: Validator) -> None:
     with pytest.raises(PayloadRejected) as caught:
         validator.validate(DOOR, dumps({**GOOD_DOOR, "entered": -1}), NOW)

@@ -47,7 +47,10 @@ def test_close_due_marks_absentees_and_closes_open_days(
         rules=TapRules(),
     )
     days = EmployeeDays(days={monday: record})
-    assert presence_of(GROUP_A, days).building == "hq-jakarta"
+    assert presence_of(GROUP_A, days, check_in, sample_site).building == "hq-jakarta"
+    # Still open after midnight (not closed yet), Monday no longer puts anyone in the building.
+    tuesday = datetime(2026, 11, 23, 17, 30, tzinfo=UTC)  # 00:30 WIB
+    assert presence_of(GROUP_A, days, tuesday, sample_site).building is None
     # Wednesday 10:00 WIB: Monday and Tuesday are over, Wednesday is not.
     now = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
     after, changed, findings = close_due(
@@ -57,7 +60,7 @@ def test_close_due_marks_absentees_and_closes_open_days(
     assert statuses == {monday: "auto_closed", date(2026, 11, 24): "wfh"}
     assert [f.kind for f in findings] == ["auto_closed"]
     assert after.closed_through == date(2026, 11, 24)
-    assert presence_of(GROUP_A, after).building is None
+    assert presence_of(GROUP_A, after, now, sample_site).building is None
     # Nothing more is due until Wednesday ends; then Wednesday is an absence.
     assert close_due(after, employee, now, sample_roster, sample_site, TapRules(), 2)[1] == []
     later = datetime(2026, 11, 25, 17, 1, tzinfo=UTC)
@@ -95,5 +98,6 @@ def test_over_plan(count: int, planned: int, ratio: float, over: bool) -> None:
     assert over_plan(count, planned, ratio) is over
 
 
-def test_presence_of_nothing_open_is_nowhere() -> None:
-    assert presence_of("x", EmployeeDays()).building is None
+def test_presence_of_nothing_open_is_nowhere(sample_site: Site) -> None:
+    now = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
+    assert presence_of("x", EmployeeDays(), now, sample_site).building is None

@@ -100,7 +100,7 @@ def test_an_open_day_past_the_retention_is_deleted_too() -> None:
 
 @pytest.mark.parametrize(
     ("lookback", "retention", "fails"),
-    [(7, 90, False), (7, 7, False), (0, 1, False), (10, 5, True)],
+    [(7, 90, False), (7, 7, False), (1, 1, False), (10, 5, True)],
 )
 def test_the_lookback_must_not_reach_past_the_retention(
     lookback: int, retention: int, fails: bool

@@ -24,6 +24,7 @@ from processors.attendance_rules import (
     close_day,
     day_end,
     tap_date,
+    too_old,
 )
 
 ZONES = {"jkt": "Asia/Jakarta", "mks": "Asia/Makassar", "jpr": "Asia/Jayapura"}
@@ -97,6 +98,7 @@ def tap(
     building: str = "jkt",
     who: str = "e-jkt",
     received: datetime | None = None,
+    sent: datetime | None = None,
     event_id: str | None = None,
 ) -> CheckinRecord:
     ts = local(building, day, clock)
@@ -107,7 +109,8 @@ def tap(
         ts=ts,
         employee_id=who,
         action=action,
-        received_at=received or ts + timedelta(seconds=2),
+        sent_at=sent,
+        received_at=received or (sent or ts) + timedelta(seconds=2),
     )
 
 
@@ -419,6 +422,76 @@ def test_clock_skew(ts: str, received: str, counted: str, flags: list[str]) -> N
     assert record.flags == flags
 
 
+@pytest.mark.parametrize(
+    ("ts", "sent", "received", "counted", "flags"),
+    [
+        # Kept by a kiosk that was offline all morning: counted when it was made.
+        ("07:30", "14:52", "14:52:02", "07:30", []),
+        # The same tap from a kiosk that does not say when it sent: counted at its arrival.
+        ("07:30", None, "14:52:02", "14:52:02", ["clock_skew"]),
+        # The kiosk's clock is an hour behind (sent_at 13:52 when it was 14:52): moved by it.
+        ("07:30", "13:52", "14:52", "08:30", ["clock_skew"]),
+        # Less than 15 minutes off: its own clock is trusted.
+        ("07:30", "14:40", "14:52", "07:30", []),
+    ],
+)
+def test_sent_at_keeps_a_buffered_tap_at_its_own_time(
+    ts: str, sent: str | None, received: str, counted: str, flags: list[str]
+) -> None:
+    sent_at = local("jkt", MON, sent) if sent is not None else None
+    check_in = IN(ts, sent=sent_at, received=local("jkt", MON, received))
+    record = day_of([check_in, OUT("17:00")])
+    assert record.first_check_in == local("jkt", MON, counted)
+    assert record.flags == flags
+    # The issue that brought sent_at: 07:30 was recorded 338 minutes late.
+    assert record.late_minutes == (338 if counted == "14:52:02" else 0)
+
+
+def test_a_late_tap_amends_the_closed_day_and_says_when() -> None:
+    absent = day_of([])
+    assert (absent.status, absent.closed, absent.amended_at) == ("absent", True, None)
+    # The kiosk was offline all day; its taps reach the pipeline the next morning.
+    arrived = local("jkt", TUE, "08:10")
+    taps = [
+        IN("07:40", sent=arrived, received=arrived),
+        OUT("16:00", sent=arrived, received=arrived + timedelta(seconds=1)),
+    ]
+    records, findings = apply_all(taps, {("e-jkt", MON): absent})
+    amended = records["e-jkt", MON]
+    assert (amended.status, amended.closed) == ("on_time", True)
+    assert hours(amended) == pytest.approx(8 + 20 / 60)
+    assert amended.amended_at == arrived + timedelta(seconds=1)
+    assert amended.flags == ["after_close"]
+    assert [f.kind for f in findings] == ["after_close", "after_close"]
+    # Closing it again (the timer visits the lookback) keeps the amendment.
+    again, _ = close_day(
+        amended, employee=employee("e-jkt"), day=MON, roster=ROSTER, site=SITE, rules=RULES
+    )
+    assert again == amended
+    # The same taps while the kiosk was online: the same day, but for the amendment.
+    online = day_of([IN("07:40"), OUT("16:00")])
+    same = {"status", "first_check_in", "last_check_out", "time_present", "late_minutes"}
+    assert amended.model_dump(include=same) == online.model_dump(include=same)
+    assert online.amended_at is None and online.flags == []
+
+
+@pytest.mark.parametrize(
+    ("age_days", "refused"),
+    [
+        (0, None),
+        (1, None),
+        (7, None),
+        (8, "past_lookback"),
+        (90, "past_lookback"),
+        (91, "past_retention"),
+    ],
+)
+def test_too_old(age_days: int, refused: str | None) -> None:
+    today = date(2026, 12, 7)
+    found = too_old(today - timedelta(days=age_days), today, lookback=7, retention=90)
+    assert (found[0] if found else None) == refused
+
+
 def test_a_skewed_clock_cannot_move_a_tap_to_another_day() -> None:
     # The kiosk thinks it is Sunday night; the tap arrived on Monday morning.
     skewed = IN("23:30", date(2026, 11, 22), received=local("jkt", MON, "07:40"))
@@ -633,3 +706,47 @@ def test_the_order_of_taps_does_not_matter(taps: list[CheckinRecord], rng: Any) 
     rng.shuffle(shuffled)
     assert apply_all(shuffled)[0] == apply_all(taps)[0]
     assert close_all(apply_all(shuffled)[0]) == close_all(apply_all(taps)[0])
+
+
+@st.composite
+def one_days_taps(draw: st.DrawFn) -> list[CheckinRecord]:
+    """Taps of one employee on Monday, sent at once by a kiosk whose clock is right."""
+    taps = []
+    for i in range(draw(st.integers(0, 8))):
+        ts = local("jkt", MON, "06:00") + timedelta(seconds=draw(st.integers(0, 16 * 3600)))
+        action = draw(st.sampled_from(["check_in", "check_out"]))
+        taps.append(
+            CheckinRecord(
+                building="jkt",
+                kiosk="k1",
+                event_id=f"d{i}",
+                ts=ts,
+                employee_id="e-jkt",
+                action=action,
+                received_at=ts + timedelta(seconds=2),
+            )
+        )
+    return taps
+
+
+@given(one_days_taps(), st.integers(0, 20 * 3600))
+def test_an_offline_kiosk_that_says_when_it_sent_ends_with_the_online_day(
+    taps: list[CheckinRecord], delay: int
+) -> None:
+    """Kept by a kiosk offline for up to 20 hours, then sent with `sent_at`: the same day."""
+    online, _ = apply_all(taps)
+    buffered = [
+        t.model_copy(
+            update={
+                "sent_at": t.ts + timedelta(seconds=delay),
+                "received_at": t.ts + timedelta(seconds=delay + 1),
+            }
+        )
+        for t in taps
+    ]
+    offline, _ = apply_all(buffered)
+    same = {"date", "status", "first_check_in", "last_check_out", "time_present", "late_minutes"}
+    assert {k: r.model_dump(include=same) for k, r in offline.items()} == {
+        k: r.model_dump(include=same) for k, r in online.items()
+    }
+    assert all("clock_skew" not in r.flags for r in offline.values())

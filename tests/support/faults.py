@@ -27,6 +27,7 @@ from typing import Protocol
 
 from deploy.simulator import LoadStream
 from deploy.simulator.publisher import Publisher, run_load
+from ingest.clock import WallClock
 from ingest.settings import Settings
 from ingest.site import Building, Site
 from tests.support.kafka import read_topics, record_counts
@@ -84,7 +85,7 @@ class LoadRun:
 
     def _run(self, rate: float, duration: float) -> None:
         try:
-            run_load(self._publisher, self._stream, rate, duration, self._stop)
+            run_load(self._publisher, self._stream, rate, duration, self._stop, clock=WallClock())
             # A broker restart can hold acknowledgements back until the publisher reconnects.
             self._unacked = self._publisher.drain(90)
         except BaseException as exc:  # reported by join(), not lost in the thread
