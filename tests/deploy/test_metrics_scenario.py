@@ -30,12 +30,15 @@ from processors.attendance import read_latest
 from processors.attendance_rules import DailyRecord
 from tests.support.influx import InfluxDb
 from tests.support.mqtt import Collector, publish
-from tests.support.pipeline import Pipeline
+from tests.support.pipeline import Pipeline, replay_clock
 
 pytestmark = pytest.mark.integration
 
 SAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "sample"
 BUILDING = "hq-jakarta"
+# The pipeline's clock: its points are stamped with it, so queries ask for its last minute,
+# not InfluxDB's own now().
+CLOCK = replay_clock()
 OVER = "f2-meeting-a"  # pushed over its limit: a critical capacity alert, acknowledged
 QUALITY = "f2-meeting-b"  # a QoS-1 duplicate and a sequence gap
 QUIET = "f3-meeting-c"
@@ -64,7 +67,7 @@ class Scenario:
 
 
 def _door(prefix: str, room: str, seq: int, entered: int, exited: int) -> tuple[str, bytes]:
-    body = {"seq": seq, "ts": datetime.now(UTC).isoformat(), "entered": entered, "exited": exited}
+    body = {"seq": seq, "ts": CLOCK.now().isoformat(), "entered": entered, "exited": exited}
     return f"{prefix}/{BUILDING}/{room}/door/door-{room}", json.dumps(body).encode()
 
 
@@ -95,6 +98,12 @@ def _until(check: Callable[[], bool], timeout: float, what: str) -> None:
         time.sleep(0.25)
 
 
+def _last_minute() -> str:
+    """`time > …`: the pipeline clock's last minute, in InfluxQL."""
+    since = (CLOCK.now() - timedelta(minutes=1)).astimezone(UTC)
+    return f"time > '{since.isoformat().replace('+00:00', 'Z')}'"
+
+
 def _last_by(db: InfluxDb, q: str, key: str) -> dict[str, Any]:
     return {row[key]: row["last"] for row in db.rows(q)}
 
@@ -108,6 +117,7 @@ def played(
     pipeline = Pipeline(
         stack_env,
         tmp_path_factory.mktemp("scenario"),
+        CLOCK,
         OCC_ROSTER_FILE=str(SAMPLE / "roster.yaml"),
         OCC_INFLUX_BUCKET=db.bucket,
         OCC_INFLUX_FLUSH_INTERVAL_MS="100",
@@ -137,7 +147,7 @@ def played(
         (f"{prefix}/{BUILDING}/no-such-room/door/door-x", _door(prefix, QUIET, 9, 1, 0)[1]),
     ]
     staff = _building_employees()[:CHECKED_IN]
-    now = datetime.now(UTC)
+    now = CLOCK.now()
     taps = [_tap(prefix, e, "check_in", f"in-{e}", now) for e, _ in staff]
     later = now + timedelta(seconds=5)
     taps += [_tap(prefix, e, "check_out", f"out-{e}", later) for e, _ in staff[:CHECKED_OUT]]
@@ -177,7 +187,7 @@ def played(
             counts = _last_by(db, 'SELECT LAST("count") FROM room_occupancy GROUP BY room', "room")
             inside = db.rows(
                 "SELECT SUM(c) FROM (SELECT LAST(checked_in) AS c FROM attendance "
-                "WHERE time > now() - 1m GROUP BY unit)"
+                f"WHERE {_last_minute()} GROUP BY unit)"
             )
             acked = db.rows("SELECT LAST(acked) FROM alerts WHERE kind = 'capacity'")
             return (
@@ -200,7 +210,7 @@ def played(
         scenario.unacknowledged = sum(1 for a in active if a.ack is None)
         building = sample_site.building(BUILDING)
         assert building is not None
-        today = datetime.now(building.zone).date()
+        today = CLOCK.now().astimezone(building.zone).date()
         scenario.planned_wfo = roster.planned_wfo(BUILDING, today)
         settings = Settings(kafka_bootstrap=pipeline.bootstrap, kafka_topic_prefix=pipeline.topics)
         days = asyncio.run(read_latest(settings, "attendance", DailyRecord)).values()
@@ -290,7 +300,7 @@ def test_attendance_counts_who_is_in_and_who_left(
     db, _, _ = played
     latest = db.rows(
         "SELECT SUM(i) AS inside, SUM(o) AS left, SUM(p) AS present FROM (SELECT LAST(checked_in) "
-        "AS i, LAST(checked_out) AS o, LAST(present) AS p FROM attendance WHERE time > now() - 1m "
+        f"AS i, LAST(checked_out) AS o, LAST(present) AS p FROM attendance WHERE {_last_minute()} "
         "GROUP BY unit)"
     )
     assert latest[0]["inside"] == CHECKED_IN - CHECKED_OUT + 1  # + the one with a fever
@@ -326,7 +336,7 @@ def test_no_employee_identifier_or_name_is_stored(
 def _panels(db: InfluxDb) -> dict[tuple[str, str, str], list[dict[str, Any]]]:
     """Every panel, annotation and variable query rendered as Grafana would for the last
     hour (or the panel's own range), building hq-jakarta and room OVER, and its rows."""
-    end = datetime.now(UTC) + timedelta(minutes=1)
+    end = CLOCK.now() + timedelta(minutes=1)
     variables = {"building": BUILDING, "room": OVER, "tz": "Asia/Jakarta"}
     answers = {}
     for q in queries():

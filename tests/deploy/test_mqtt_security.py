@@ -25,7 +25,6 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -498,7 +497,7 @@ def test_bridge_and_worker_run_over_mqtts_with_the_pipeline_login(
     ) as session:
         session.subscribe(*PIPELINE_READS)
     event_id = f"tap-{pipeline.tag}"
-    now = datetime.now(UTC).isoformat()
+    now = pipeline.now().isoformat()
     tap = {"event_id": event_id, "ts": now, "employee_id": "E0001", "action": "check_in"}
     door = {"seq": 0, "ts": now, "entered": 2, "exited": 0}
     try:

@@ -1,17 +1,22 @@
-"""The simulator's day through the real pipeline (Mosquitto → bridge → Kafka → worker), twice
-with the same seed into two isolated pipelines: the same alerts and the same attendance.
+"""The simulator's day through the real pipeline (Mosquitto → bridge → Kafka → worker), on a
+replay clock of a fixed day, so nothing here depends on the real date, hour or weekday.
 
-Alerts follow the event order, not the wall clock, when nothing in them waits on time: no
-dwell before a resolve (`OCC_ALERT_MIN_DWELL_S=0`), no reminders, no forecasts (their
-trends are fitted on arrival times). Then each pipeline's alerts are what the day's
-messages imply, worked out here from the messages with the alert machines' own rules, and
-its attendance is what the day model planned. Kiosk taps keep their simulated time only
-when the skew allowed is wider than the distance to the simulated day.
+Twice with the same seed into two isolated pipelines: the same alerts and the same
+attendance. Alerts follow the event order when nothing in them waits on time: no dwell
+before a resolve (`OCC_ALERT_MIN_DWELL_S=0`), no reminders, no forecasts. Then each
+pipeline's alerts are what the day's messages imply, worked out here from the messages with
+the alert machines' own rules, and its attendance, once the day has closed at midnight,
+is what the day model planned.
+
+Then a whole day at high speed with everything that waits on time switched on: the day
+closes at midnight on the replay clock (absentees, auto-closed days), reminders come every
+`OCC_ALERT_REMINDER_S` of simulated time, and forecasts speak simulated minutes.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import time as clock
 from collections import Counter, defaultdict
@@ -25,13 +30,14 @@ import pytest
 
 from alerts.machine import AlertPolicy, MachineState, capacity_step, new_alert_id
 from deploy.simulator import Day, Fault, Faults, Options, Window, plan_day, room_outlook
+from ingest.clock import ReplayClock, wall_now
 from ingest.models import Alert
 from ingest.roster import Roster, load_roster
 from ingest.settings import Settings
 from ingest.site import Site, load_site
 from processors.attendance import read_latest
 from processors.attendance_report import attendance_rows, unit_totals
-from processors.attendance_rules import DailyRecord
+from processors.attendance_rules import DailyRecord, day_end
 from tests.support.mqtt import Collector
 from tests.support.pipeline import Pipeline
 from tests.support.processes import Command
@@ -41,16 +47,22 @@ pytestmark = pytest.mark.integration
 SAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "sample"
 SEED = 11
 FAULTS: tuple[Fault, ...] = ("gaps", "underflow")
+OFFICE_DAY = date(2026, 11, 23)  # a Monday: group A, the service desk and Makassar are in
 # Arrivals, the morning's meetings and the public: 5.5 h from Makassar's 07:00 WITA to
 # Jakarta's 11:30 WIB, in 25 s.
 START, END, SPEED = time(7), time(11, 30), 800
+LEAD_S = 45
+"""The replay clock holds the day's start this long: the bridges and workers come up first."""
 SETTINGS = {
     "OCC_ROSTER_FILE": str(SAMPLE / "roster.yaml"),
+    "OCC_ATTENDANCE_SINCE": OFFICE_DAY.isoformat(),  # no absences on days never simulated
     "OCC_ALERT_MIN_DWELL_S": "0",
-    "OCC_ALERT_REMINDER_S": "3600",
+    "OCC_ALERT_REMINDER_S": str(24 * 3600),
     "OCC_ALERT_FORECAST_HORIZON_S": "0",
+    # A worker a second behind hears a sensor 13 simulated minutes late at 800x: silence is
+    # judged after six hours, which the compressed morning never reaches.
+    "OCC_SENSOR_OFFLINE_AFTER_S": str(6 * 3600),
     "OCC_ALERT_TICK_S": "1",
-    "OCC_ATTENDANCE_MAX_CLOCK_SKEW_S": str(30 * 24 * 3600),
     "OCC_BOARD_PORT": "0",
 }
 
@@ -58,15 +70,16 @@ Alerts = dict[tuple[str, str | None, str], list[tuple[str, str]]]
 Totals = dict[str, tuple[int, int, int, int, int]]
 
 
-def a_past_office_day(site: Site, roster: Roster) -> date:
-    """The latest day before today with a full office: over (no message from the future) and
-    within the days the worker closes (its absentees get their record)."""
-    today = datetime.now(site.buildings[0].zone).date()
-    for back in range(1, 8):
-        day = today - timedelta(days=back)
-        if roster.planned_wfo("hq-jakarta", day) >= 100:
-            return day
-    raise AssertionError("no office day in the last week")
+def day_clock(window: Window, site: Site, speed: float) -> ReplayClock:
+    """Held a minute before the window's first start until LEAD_S from now, then at `speed`."""
+    first, _ = window.span(site)
+    start = first - timedelta(minutes=1)
+    return ReplayClock(start=start, speed=speed, anchor=wall_now() + timedelta(seconds=LEAD_S))
+
+
+def day_over(day: date, site: Site) -> datetime:
+    """When the last building's local day has ended (its attendance closes then)."""
+    return max(day_end(day, b.zone) for b in site.buildings)
 
 
 def predicted_alerts(day: Day, site: Site) -> Alerts:
@@ -75,8 +88,7 @@ def predicted_alerts(day: Day, site: Site) -> Alerts:
         warn_ratio=site.policy.warn_ratio,
         min_dwell=timedelta(0),
         hysteresis=1,
-        # The worker times reminders by arrival (wall clock; OCC_ALERT_REMINDER_S is an hour),
-        # and the compressed day takes seconds: none are due, however long a room stays over.
+        # OCC_ALERT_REMINDER_S is a day: none are due, however long a room stays over.
         reminder_every=timedelta(days=1),
     )
     machines: dict[tuple[str, str], MachineState] = defaultdict(MachineState)
@@ -163,30 +175,16 @@ def wait_until(
         clock.sleep(0.5)
 
 
-def clear_of_daily_reset(site: Site, window_s: float) -> None:
-    """Sleep past a building's daily reset due within `window_s`: a reset mid-run would
-    rightly zero the counts the prediction expects."""
-    for building in site.buildings:
-        now = datetime.now(building.zone)
-        boundary = datetime.combine(now.date(), building.reset_at, tzinfo=building.zone)
-        if boundary <= now:
-            boundary += timedelta(days=1)
-        if (boundary - now).total_seconds() < window_s:
-            clock.sleep((boundary - now).total_seconds() + 1)
-
-
 def test_the_same_seed_replayed_gives_the_same_alerts_and_attendance(
     stack_env: dict[str, str], tmp_path: Path
 ) -> None:
     began = clock.monotonic()
     site = load_site(Path(stack_env["OCC_SITE_FILE"]))
     roster = load_roster(SAMPLE / "roster.yaml", site)
-    day = a_past_office_day(site, roster)
+    day = OFFICE_DAY
+    window = Window(day, START, END)
     planned = plan_day(
-        site,
-        roster,
-        Window(day, START, END),
-        Options(seed=SEED, faults=Faults(enabled=frozenset(FAULTS))),
+        site, roster, window, Options(seed=SEED, faults=Faults(enabled=frozenset(FAULTS)))
     )
     predicted = predicted_alerts(planned, site)
     assert {k for k, v in predicted.items() if ("critical", "active") in v}, "a day without alerts"
@@ -194,8 +192,8 @@ def test_the_same_seed_replayed_gives_the_same_alerts_and_attendance(
     totals = expected_totals(planned, roster)
     ends = {(o.building, o.room): o.final for o in room_outlook(planned, site, "occupancy")}
 
-    clear_of_daily_reset(site, window_s=180)
-    pipelines = [Pipeline(stack_env, tmp_path / name, **SETTINGS) for name in ("a", "b")]
+    replay = day_clock(window, site, SPEED)
+    pipelines = [Pipeline(stack_env, tmp_path / name, replay, **SETTINGS) for name in ("a", "b")]
     for pipeline in pipelines:
         pipeline.tmp_path.mkdir()
     collectors = [
@@ -207,19 +205,10 @@ def test_the_same_seed_replayed_gives_the_same_alerts_and_attendance(
             running += list(pool.map(lambda p: p.worker(), pipelines))
         ready = clock.monotonic() - began
 
-        # The worker closes the simulated (past) day first: everyone absent, or WFH. Taps
-        # racing that close could be overwritten by it, so the day is sent only after.
-        closing = sum(roster.scheduled(e, day) != "off" for e in roster.employees)
-
-        def closed(p: Pipeline) -> bool:
-            return sum(r.closed for r in records_of(p, day)) == closing
-
-        for pipeline in pipelines:
-            wait_until(partial(closed, pipeline), "closing the simulated day", 60, running)
-
         sent_at = clock.monotonic()
+        # On the replay clock: each message goes when the pipelines' clock reaches it.
         args = ["simulate", "--date", day.isoformat(), "--start", f"{START:%H:%M}"]
-        args += ["--end", f"{END:%H:%M}", "--speed", str(SPEED), "--seed", str(SEED)]
+        args += ["--end", f"{END:%H:%M}", "--seed", str(SEED)]
         for fault in FAULTS:
             args += ["--fault", fault]
         simulators = [Command(args, p.env, p.tmp_path / "simulate.log") for p in pipelines]
@@ -235,9 +224,12 @@ def test_the_same_seed_replayed_gives_the_same_alerts_and_attendance(
 
         for pipeline in pipelines:
             wait_until(partial(counted_out, pipeline), "the final counts", 60, running)
-            wait_until(partial(attended, pipeline), "the attendance totals", 60, running)
         clock.sleep(2)  # an alert nobody predicted has time to show up
         seen = [alerts_of(c) for c in collectors]
+        # The day closes at midnight on the replay clock: then absentees have their record.
+        clock.sleep(max(0.0, replay.seconds_until(day_over(day, site))))
+        for pipeline in pipelines:
+            wait_until(partial(attended, pipeline), "the attendance totals", 60, running)
         counted = [totals_of(p, roster, site, day) for p in pipelines]
     finally:
         for collector in collectors:
@@ -249,3 +241,117 @@ def test_the_same_seed_replayed_gives_the_same_alerts_and_attendance(
     assert counted[0] == counted[1] == totals
     assert all(code == 0 for s in statuses for code in s.values()), statuses
     print(f"ready {ready:.0f} s, published {published:.0f} s, whole test {took:.0f} s")
+
+
+WHOLE_DAY = date(2026, 11, 25)  # a Wednesday
+WHOLE_SPEED = 720  # 06:00 WITA to midnight WIB, 19 simulated hours, in about 95 s
+REMINDER_S, HORIZON_S = 600, 900
+
+
+def test_a_whole_day_on_the_replay_clock_closes_reminds_and_forecasts_in_simulated_time(
+    stack_env: dict[str, str], tmp_path: Path
+) -> None:
+    site = load_site(Path(stack_env["OCC_SITE_FILE"]))
+    roster = load_roster(SAMPLE / "roster.yaml", site)
+    window = Window(WHOLE_DAY, time(6), time(19))
+    # Check-outs an offline kiosk sends hours late, saying when it sent them (`sent_at`).
+    faults = Faults(enabled=frozenset({"late-checkouts"}))
+    planned = plan_day(site, roster, window, Options(seed=SEED, faults=faults))
+    replay = day_clock(window, site, WHOLE_SPEED)
+    pipeline = Pipeline(
+        stack_env,
+        tmp_path,
+        replay,
+        OCC_ROSTER_FILE=str(SAMPLE / "roster.yaml"),
+        OCC_ATTENDANCE_SINCE=WHOLE_DAY.isoformat(),
+        OCC_ALERT_TICK_S="1",
+        OCC_ALERT_REMINDER_S=str(REMINDER_S),
+        OCC_ALERT_FORECAST_HORIZON_S=str(HORIZON_S),
+        OCC_SENSOR_OFFLINE_AFTER_S="3600",  # a second behind is twelve simulated minutes
+        OCC_BOARD_PORT="0",
+    )
+    collector = Collector(pipeline.mqtt_url, [f"{pipeline.prefix}/+/alerts"], f"w-{pipeline.tag}")
+    try:
+        running = [pipeline.bridge(), pipeline.worker()]
+        args = ["simulate", "--date", WHOLE_DAY.isoformat(), "--seed", str(SEED)]
+        simulator = Command(
+            [*args, "--fault", "late-checkouts"], pipeline.env, tmp_path / "simulate.log"
+        )
+        assert simulator.process.wait(300) == 0, simulator.output()[-3000:]
+        clock.sleep(max(0.0, replay.seconds_until(day_over(WHOLE_DAY, site))))
+
+        expected = expected_statuses(planned, roster)
+
+        def closed() -> bool:
+            records = records_of(pipeline, WHOLE_DAY)
+            return {r.employee: r.status for r in records if r.closed} == expected
+
+        wait_until(closed, "the day closed as planned", 90, running)
+        records = records_of(pipeline, WHOLE_DAY)
+        alerts = [
+            Alert.model_validate_json(p)
+            for t, p, _ in collector.messages()
+            if t.endswith("/alerts")
+        ]
+    finally:
+        collector.close()
+        statuses = pipeline.stop_all()
+    assert all(code == 0 for code in statuses.values()), statuses
+
+    # The day closed at midnight: absentees and forgotten check-outs are there, and the
+    # check-outs that came hours late counted at their own time.
+    counted = Counter(expected.values())
+    assert counted["absent"] > 0 and counted["auto_closed"] > 0 and counted["on_time"] > 100
+    assert not any("clock_skew" in r.flags for r in records)
+    assert "late-checkouts" in " ".join(planned.notes)
+
+    # Reminders: a room critical for long is reminded of every REMINDER_S of simulated time
+    # (the real day took seconds), never sooner.
+    criticals: dict[str, list[datetime]] = defaultdict(list)
+    for alert in alerts:
+        if alert.kind == "capacity" and alert.severity == "critical" and alert.state == "active":
+            criticals[alert.alert_id].append(alert.ts)
+    gaps = [
+        (later - earlier).total_seconds()
+        for times in criticals.values()
+        for earlier, later in itertools.pairwise(times)
+        if later > earlier
+    ]
+    assert gaps, "no room stayed critical long enough for a reminder"
+    assert min(gaps) >= REMINDER_S
+
+    # Forecasts: in simulated minutes, within the horizon, and a room forecast to fill did,
+    # within those simulated minutes.
+    forecasts = [a for a in alerts if a.kind == "capacity_forecast" and a.state == "active"]
+    assert forecasts, "no forecast all day"
+    assert all(a.value is None or 0 <= a.value <= HORIZON_S / 60 for a in forecasts)
+    came_true = [
+        f
+        for f in forecasts
+        if f.value is not None
+        and any(
+            a.kind == "capacity"
+            and a.room == f.room
+            and timedelta(0) <= a.ts - f.ts <= timedelta(seconds=HORIZON_S)
+            for a in alerts
+        )
+    ]
+    assert came_true, [(f.room, f.value, f.ts) for f in forecasts]
+
+
+def expected_statuses(day: Day, roster: Roster) -> dict[str, str]:
+    """Each employee's status when the day has closed: who was scheduled and did not come is
+    absent, who left without tapping out is auto-closed, the rest (full days inside their
+    window) on time; WFH days are `wfh`, days off have no record."""
+    statuses = {}
+    for employee in roster.employees:
+        if roster.scheduled(employee, day.window.date) == "wfh":
+            statuses[employee.id] = "wfh"
+    for attendee in day.attendees:
+        if not attendee.comes:
+            statuses[attendee.employee] = "absent"
+        elif not attendee.taps_out:
+            statuses[attendee.employee] = "auto_closed"
+        else:
+            statuses[attendee.employee] = "on_time"
+    return statuses

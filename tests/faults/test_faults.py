@@ -62,7 +62,7 @@ def _until(check: Callable[[], bool], timeout: float, pause: float = 0.5) -> boo
 def test_a_burst_of_invalid_messages(rig: Rig, row: FaultRow) -> None:
     window = Window(rig, row)
     building = rig.site.buildings[0]
-    bad = invalid_burst(building, rig.pipeline.prefix, BURST, rig.pipeline.tag)
+    bad = invalid_burst(building, rig.pipeline.prefix, BURST, rig.pipeline.tag, rig.pipeline.now())
     expected = {(t, p[:200]): reason for t, p, reason in bad}
     assert len(expected) == BURST, "each invalid message can be told apart"
     run = rig.load.start(RATE, 120)

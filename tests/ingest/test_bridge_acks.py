@@ -11,7 +11,7 @@ import contextlib
 import json
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -39,10 +39,11 @@ class Acks:
     invalid: dict[tuple[str, bytes], str] = field(default_factory=dict)
 
 
-def ack_stream(prefix: str, tag: str, n_alerts: int) -> Acks:
-    """Two acks per alert (one stamped by the console, one not), and every kind of bad ack."""
+def ack_stream(prefix: str, tag: str, n_alerts: int, now: datetime) -> Acks:
+    """Two acks per alert (one stamped by the console at `now`, one not), and every kind of
+    bad ack."""
     acks = Acks()
-    now = datetime.now(UTC).replace(microsecond=0)
+    now = now.replace(microsecond=0)
     for round_ in range(2):
         for i in range(n_alerts):
             alert_id = f"{tag}-a{i}"
@@ -115,7 +116,7 @@ def test_valid_acks_land_once_keyed_by_alert_and_bad_ones_are_dead_lettered(
     stack_env: dict[str, str], tmp_path: Path
 ) -> None:
     run = AckRun(stack_env, tmp_path)
-    acks = ack_stream(run.pipeline.prefix, run.pipeline.tag, n_alerts=50)
+    acks = ack_stream(run.pipeline.prefix, run.pipeline.tag, 50, run.pipeline.now())
     bridge = run.pipeline.bridge()
     try:
         run.publish(acks)
@@ -159,8 +160,8 @@ def test_ack_follower_replays_the_topic_in_order_then_follows_new_acks(
     stack_env: dict[str, str], tmp_path: Path
 ) -> None:
     run = AckRun(stack_env, tmp_path)
-    before = ack_stream(run.pipeline.prefix, f"{run.pipeline.tag}-1", n_alerts=30)
-    after = ack_stream(run.pipeline.prefix, f"{run.pipeline.tag}-2", n_alerts=10)
+    before = ack_stream(run.pipeline.prefix, f"{run.pipeline.tag}-1", 30, run.pipeline.now())
+    after = ack_stream(run.pipeline.prefix, f"{run.pipeline.tag}-2", 10, run.pipeline.now())
     bridge = run.pipeline.bridge()
     try:
         run.publish(before)

@@ -778,7 +778,7 @@ def test_the_corpus_through_mosquitto_and_the_bridge(
     pipeline = Pipeline(stack_env, tmp_path)
     wildcards = Wildcards(pipeline.prefix)
     filters = [wildcards.doors, wildcards.kiosks, wildcards.acks]
-    now = datetime.now(UTC)
+    now = pipeline.now()
     cases = [
         c
         for c in hostile_corpus(pipeline.prefix, now, pipeline.tag)
@@ -807,7 +807,7 @@ def test_the_corpus_through_mosquitto_and_the_bridge(
         assert bridge.process.poll() is None
         after = f"{pipeline.tag}-after-the-storm"
         door = f"{pipeline.prefix}/hq-jakarta/f2-meeting-a/door/door-f2-meeting-a"
-        body = {"seq": 2, "ts": datetime.now(UTC).isoformat(), "entered": 1, "exited": 0}
+        body = {"seq": 2, "ts": pipeline.now().isoformat(), "entered": 1, "exited": 0}
         publish(
             pipeline.mqtt_url,
             [(door, json.dumps({**body, "event_id": after}).encode())],

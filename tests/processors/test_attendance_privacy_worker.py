@@ -20,7 +20,7 @@ import base64
 import json
 import time
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -32,7 +32,7 @@ from processors.attendance_rules import DailyRecord
 from tests.deploy.test_cli import occupancy
 from tests.support.kafka import read_topics
 from tests.support.mqtt import Collector, publish
-from tests.support.pipeline import Pipeline
+from tests.support.pipeline import Pipeline, replay_clock
 
 pytestmark = pytest.mark.integration
 
@@ -80,12 +80,17 @@ def wait(check: Callable[[], object], what: str, timeout: float = 60) -> None:
 def test_pseudonyms_leave_the_worker_and_old_days_are_tombstoned(
     stack_env: dict[str, str], tmp_path: Path
 ) -> None:
+    clock = replay_clock()
+    today = clock.start.date()
     pipeline = Pipeline(
         stack_env,
         tmp_path,
+        clock,
         OCC_ROSTER_FILE=str(SAMPLE / "roster.yaml"),
         OCC_PSEUDONYM_KEY=KEY,
-        OCC_ATTENDANCE_LOOKBACK_DAYS="0",
+        # Late taps of the last two weeks amend their days; no absentees are marked.
+        OCC_ATTENDANCE_LOOKBACK_DAYS="14",
+        OCC_ATTENDANCE_SINCE=today.isoformat(),
         OCC_ATTENDANCE_RETENTION_DAYS="30",
         OCC_ATTENDANCE_MAX_CLOCK_SKEW_S=str(30 * 24 * 3600),
         OCC_ALERT_TICK_S="1",
@@ -95,8 +100,7 @@ def test_pseudonyms_leave_the_worker_and_old_days_are_tombstoned(
     alerts_topic = f"{prefix}/hq-jakarta/alerts"
     days_topic = f"{pipeline.topics}.attendance"
     collector = Collector(pipeline.mqtt_url, [f"{prefix}/+/alerts"], f"watch-{pipeline.tag}")
-    now = datetime.now(UTC)
-    today = now.astimezone(WIB).date()
+    now = pipeline.now()
     old, yesterday = today - timedelta(days=12), today - timedelta(days=1)
     old_key, recent_key = f"{GROUP_A}/{old.isoformat()}", f"{GROUP_A}/{yesterday.isoformat()}"
     try:
@@ -180,6 +184,7 @@ def test_pseudonyms_leave_the_worker_and_old_days_are_tombstoned(
 
         # A week later, as far as the retention is concerned: the old day is tombstoned.
         pipeline.env["OCC_ATTENDANCE_RETENTION_DAYS"] = "5"
+        pipeline.env["OCC_ATTENDANCE_LOOKBACK_DAYS"] = "5"
         second = pipeline.worker("b")
         wait(lambda: latest(pipeline, days_topic).get(old_key, b"") is None, "the tombstone")
         assert closed(recent_key)

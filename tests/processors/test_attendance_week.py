@@ -13,12 +13,12 @@ ingest.roster) and applies the rules as README "Attendance rosters" states them;
 imports nothing of processors. The worker's output is read back raw from Kafka and through
 `occupancy report attendance`, and must equal it exactly.
 
-Past days, as the earlier five-employee week test handled them: the bridge accepts past
-kiosk times, and the rules would count a tap more than `OCC_ATTENDANCE_MAX_CLOCK_SKEW_S` from
-its arrival at the arrival time, so that tolerance is widened to 30 days. The worker closes
+The pipeline runs on a replay clock that starts on a fixed Monday morning, and the week is
+the one before it, so nothing here depends on the real date or weekday. The worker closes
 every ended day of the last `OCC_ATTENDANCE_LOOKBACK_DAYS` (12 covers last week) on its first
 tick; the taps are sent only once that close is in Kafka, like a backlog from kiosks that were
-offline all week, so every tap lands on a closed day (flag `after_close`) and is applied there.
+offline all week: each says when it was sent (`sent_at`), so it counts at its own time, lands
+on a closed day (flag `after_close`) and amends it.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -45,7 +45,7 @@ import yaml
 from tests.deploy.test_cli import occupancy
 from tests.support.kafka import read_topics
 from tests.support.mqtt import publish
-from tests.support.pipeline import Pipeline
+from tests.support.pipeline import Pipeline, replay_clock
 from tests.support.processes import Command
 
 SAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "sample"
@@ -421,15 +421,14 @@ def _hours(hours: float) -> Offset:
     return timedelta(seconds=round(hours * 3600))
 
 
-def last_week() -> list[date]:
-    """Monday to Friday of the last week whose Friday is over (before today) everywhere."""
-    today = datetime.now(UTC).date()
+def last_week(today: date) -> list[date]:
+    """Monday to Friday of the last week whose Friday is over (before `today`) everywhere."""
     friday = today - timedelta(days=(today.weekday() - 4) % 7 or 7)
     return [friday - timedelta(days=4 - n) for n in range(5)]
 
 
-def messages(prefix: str, script: Script) -> list[tuple[str, bytes]]:
-    """The kiosks' MQTT messages, in time order as the kiosks would have sent them."""
+def messages(prefix: str, script: Script, sent_at: datetime) -> list[tuple[str, bytes]]:
+    """The kiosks' MQTT messages, in time order, as kiosks that kept them send them at last."""
     taps = sorted((t for day in script.values() for t in day), key=lambda t: t.at)
     return [
         (
@@ -440,6 +439,7 @@ def messages(prefix: str, script: Script) -> list[tuple[str, bytes]]:
                     "ts": t.at.isoformat(),
                     "employee_id": t.employee,
                     "action": t.action,
+                    "sent_at": sent_at.isoformat(),
                 }
             ).encode(),
         )
@@ -633,7 +633,8 @@ def test_a_week_of_the_whole_sample_roster_gives_the_modelled_days_and_unit_tota
     stack_env: dict[str, str], tmp_path: Path
 ) -> None:
     facts = read_facts(ROSTER, SITE)
-    week = last_week()
+    replay = replay_clock()
+    week = last_week(replay.start.date())
     scripter = Scripter(facts, SEED)
     script = scripter.week(week)
     want = {
@@ -689,8 +690,8 @@ def test_a_week_of_the_whole_sample_roster_gives_the_modelled_days_and_unit_tota
     pipeline = Pipeline(
         stack_env,
         tmp_path,
+        replay,
         OCC_ROSTER_FILE=str(ROSTER),
-        OCC_ATTENDANCE_MAX_CLOCK_SKEW_S=str(30 * 24 * 3600),
         OCC_ATTENDANCE_LOOKBACK_DAYS="12",
         OCC_ALERT_TICK_S="1",
     )
@@ -710,7 +711,8 @@ def test_a_week_of_the_whole_sample_roster_gives_the_modelled_days_and_unit_tota
             + differences(expected, got, label)
             + worker_log(tmp_path)
         )
-        sent = publish(pipeline.mqtt_url, messages(pipeline.prefix, script), f"pub-{pipeline.tag}")
+        backlog = messages(pipeline.prefix, script, pipeline.now())
+        sent = publish(pipeline.mqtt_url, backlog, f"pub-{pipeline.tag}")
         assert sent == sum(len(t) for t in script.values())
 
         # Every scripted tap applied to its closed day.

@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import json
 import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -24,9 +23,11 @@ from ingest.pseudonym import Pseudonyms
 from tests.deploy.test_cli import occupancy
 from tests.support.kafka import read_topics
 from tests.support.mqtt import Collector, publish
-from tests.support.pipeline import Pipeline
+from tests.support.pipeline import Pipeline, replay_clock
 
 pytestmark = pytest.mark.integration
+
+CLOCK = replay_clock()
 
 SAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "sample"
 SERVICE_DESK = "197202042002021242"  # group layanan, hq-jakarta
@@ -41,7 +42,7 @@ def kiosk(
     kiosk_id = "kiosk-main" if building == "hq-jakarta" else "kiosk-front"
     body = {
         "event_id": event,
-        "ts": datetime.now(UTC).isoformat(),
+        "ts": CLOCK.now().isoformat(),
         "employee_id": employee,
         "action": "check_in",
         **extra,
@@ -55,8 +56,9 @@ def test_presence_alerts_acks_and_dead_letters_now(
     pipeline = Pipeline(
         stack_env,
         tmp_path,
+        CLOCK,
         OCC_ROSTER_FILE=str(SAMPLE / "roster.yaml"),
-        OCC_ATTENDANCE_LOOKBACK_DAYS="0",  # nothing of the past to close
+        OCC_ATTENDANCE_SINCE=CLOCK.start.date().isoformat(),  # nothing of the past to close
         OCC_ALERT_TICK_S="1",
         # Any one person in is over the plan (at most 293 planned in a day).
         OCC_HEADCOUNT_OVER_PLAN_RATIO="0.001",

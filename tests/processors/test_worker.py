@@ -8,7 +8,6 @@ import os
 import subprocess
 import sys
 import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -16,10 +15,12 @@ import pytest
 from ingest.models import Alert, RoomState
 from tests.support.kafka import read_topics
 from tests.support.mqtt import Collector, publish
+from tests.support.pipeline import clock_env, replay_clock
 from tests.support.processes import Command
 
 pytestmark = pytest.mark.integration
 
+CLOCK = replay_clock()
 ROOM = "f2-meeting-a"  # capacity 20; limit 10 at "transition", 20 at "normal"
 QUALITY_ROOM = "f2-meeting-b"  # limit 6: the counts below never alert on capacity
 
@@ -27,7 +28,7 @@ QUALITY_ROOM = "f2-meeting-b"  # limit 6: the counts below never alert on capaci
 def door(prefix: str, seq: int, entered: int, exited: int, room: str = ROOM) -> tuple[str, bytes]:
     body = {
         "seq": seq,
-        "ts": datetime.now(UTC).isoformat(),
+        "ts": CLOCK.now().isoformat(),
         "entered": entered,
         "exited": exited,
         "event_id": f"s{seq}",
@@ -59,6 +60,7 @@ def test_counts_reach_kafka_and_retained_mqtt_and_follow_the_policy(
         "OCC_BRIDGE_CLIENT_ID": f"bridge-{tag}",
         "OCC_WORKER_DATA_DIR": str(tmp_path / "worker"),
         "OCC_KAFKA_PARTITIONS": "3",
+        **clock_env(CLOCK),
         # Resolve quickly once released, and re-check open alerts every second.
         "OCC_ALERT_MIN_DWELL_S": "1",
         "OCC_ALERT_TICK_S": "1",

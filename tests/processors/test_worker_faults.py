@@ -11,7 +11,6 @@ import json
 import random
 import time
 from collections import Counter
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -19,10 +18,11 @@ import pytest
 from ingest.site import Site
 from tests.support.kafka import wait_for_counts
 from tests.support.mqtt import publish
-from tests.support.pipeline import Pipeline
+from tests.support.pipeline import Pipeline, replay_clock
 
 pytestmark = pytest.mark.integration
 
+CLOCK = replay_clock()
 RECOVERY_S = 60  # restoring these tables from their changelogs takes seconds here
 
 
@@ -45,7 +45,7 @@ def script(
         count[room] += entered - exited
         body = {
             "seq": seq[sensor.id],
-            "ts": datetime.now(UTC).isoformat(),
+            "ts": CLOCK.now().isoformat(),
             "entered": entered,
             "exited": exited,
         }
@@ -73,7 +73,7 @@ def assert_counts(pipeline: Pipeline, expected: Counter[str], timeout: float = 1
 def test_worker_killed_and_restarted_keeps_exact_counts(
     stack_env: dict[str, str], sample_site: Site, tmp_path: Path
 ) -> None:
-    pipeline = Pipeline(stack_env, tmp_path)
+    pipeline = Pipeline(stack_env, tmp_path, CLOCK)
     messages, expected = script(sample_site, pipeline.prefix, 4000, seed=7)
     try:
         pipeline.bridge()
@@ -92,7 +92,7 @@ def test_worker_killed_and_restarted_keeps_exact_counts(
 def test_two_workers_share_rooms_and_one_dying_loses_nothing(
     stack_env: dict[str, str], sample_site: Site, tmp_path: Path
 ) -> None:
-    pipeline = Pipeline(stack_env, tmp_path)
+    pipeline = Pipeline(stack_env, tmp_path, CLOCK)
     messages, expected = script(sample_site, pipeline.prefix, 4000, seed=8)
     try:
         pipeline.bridge()

@@ -10,7 +10,6 @@ import json
 import re
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -18,9 +17,11 @@ import pytest
 from deploy.local.stack import Stack
 from tests.support.influx import InfluxDb
 from tests.support.mqtt import publish
-from tests.support.pipeline import Pipeline
+from tests.support.pipeline import Pipeline, replay_clock
 
 pytestmark = pytest.mark.integration
+
+CLOCK = replay_clock()
 
 ROOMS = ["f2-meeting-a", "f2-meeting-b", "f3-meeting-c"]
 ALL_ROOMS = 19  # rooms of the sample site: each gets a heartbeat point
@@ -29,7 +30,7 @@ ALL_ROOMS = 19  # rooms of the sample site: each gets a heartbeat point
 def _door(prefix: str, room: str, seq: int, entered: int, exited: int) -> tuple[str, bytes]:
     body = {
         "seq": seq,
-        "ts": datetime.now(UTC).isoformat(),
+        "ts": CLOCK.now().isoformat(),
         "entered": entered,
         "exited": exited,
     }
@@ -83,6 +84,7 @@ def test_metrics_survive_an_influxdb_outage_and_add_up(
     pipeline = Pipeline(
         stack_env,
         tmp_path,
+        CLOCK,
         OCC_INFLUX_BUCKET=db.bucket,
         OCC_INFLUX_FLUSH_INTERVAL_MS="100",
         OCC_INFLUX_RETRY_MAX_S="1",

@@ -6,24 +6,24 @@ Through the real stack (MQTT → bridge → Kafka → worker → MQTT), with a s
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from ingest.models import Alert
 from tests.support.mqtt import Collector, publish
-from tests.support.pipeline import Pipeline
+from tests.support.pipeline import Pipeline, replay_clock
 
 pytestmark = pytest.mark.integration
 
+CLOCK = replay_clock()
 ROOM = "f3-server"
 SENSOR = "door-f3-server"
 OTHER_ROOM = "f3-meeting-c"  # heard from once at the start, silent after: offline too
 
 
 def door(prefix: str, room: str, seq: int) -> tuple[str, bytes]:
-    body = {"seq": seq, "ts": datetime.now(UTC).isoformat(), "entered": 0, "exited": 0}
+    body = {"seq": seq, "ts": CLOCK.now().isoformat(), "entered": 0, "exited": 0}
     return f"{prefix}/hq-jakarta/{room}/door/door-{room}", json.dumps(body).encode()
 
 
@@ -33,6 +33,7 @@ def test_a_silent_sensor_goes_offline_and_comes_back(
     pipeline = Pipeline(
         stack_env,
         tmp_path,
+        CLOCK,
         OCC_SENSOR_OFFLINE_AFTER_S="3",
         OCC_ALERT_TICK_S="0.5",
     )

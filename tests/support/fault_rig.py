@@ -51,7 +51,9 @@ class Rig:
             OCC_BRIDGE_KAFKA_STALL_S="10",
             OCC_BOARD_PORT="0",
         )
-        self.load = Load(site, self.pipeline.mqtt_url, self.pipeline.prefix, seed=7)
+        self.load = Load(
+            site, self.pipeline.mqtt_url, self.pipeline.prefix, seed=7, clock=self.pipeline.clock
+        )
         self.bridge: Command | None = None
         self.worker: Command | None = None
         self.topic = {

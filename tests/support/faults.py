@@ -22,12 +22,12 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from deploy.simulator import LoadStream
 from deploy.simulator.publisher import Publisher, run_load
-from ingest.clock import WallClock
+from ingest.clock import Clock
 from ingest.settings import Settings
 from ingest.site import Building, Site
 from tests.support.kafka import read_topics, record_counts
@@ -78,6 +78,7 @@ class LoadRun:
         self._error: BaseException | None = None
         with stream.lock:
             self._first = len(stream.published)
+        self._clock = settings.pipeline_clock
         self._publisher = Publisher(settings, name)
         self._publisher.connect()
         self._thread = threading.Thread(target=self._run, args=(rate, duration), daemon=True)
@@ -85,7 +86,7 @@ class LoadRun:
 
     def _run(self, rate: float, duration: float) -> None:
         try:
-            run_load(self._publisher, self._stream, rate, duration, self._stop, clock=WallClock())
+            run_load(self._publisher, self._stream, rate, duration, self._stop, clock=self._clock)
             # A broker restart can hold acknowledgements back until the publisher reconnects.
             self._unacked = self._publisher.drain(90)
         except BaseException as exc:  # reported by join(), not lost in the thread
@@ -112,9 +113,10 @@ class LoadRun:
 class Load:
     """The simulator's load mode on one pipeline's MQTT prefix; runs one at a time."""
 
-    def __init__(self, site: Site, mqtt_url: str, prefix: str, seed: int) -> None:
+    def __init__(self, site: Site, mqtt_url: str, prefix: str, seed: int, clock: Clock) -> None:
         self.stream = _RecordingStream(site, prefix, seed)
-        self._settings = Settings(mqtt_url=mqtt_url, mqtt_prefix=prefix)
+        # Stamped on the pipeline's clock, as its sensors would be.
+        self._settings = Settings(mqtt_url=mqtt_url, mqtt_prefix=prefix).with_clock(clock)
         self._runs = 0
 
     def start(self, rate: float, duration: float) -> LoadRun:
@@ -327,11 +329,10 @@ def table(rows: Iterable[FaultRow]) -> str:
 
 
 def invalid_burst(
-    building: Building, prefix: str, n: int, tag: str
+    building: Building, prefix: str, n: int, tag: str, now: datetime
 ) -> list[tuple[str, bytes, str]]:
-    """`n` invalid messages (topic, payload, dead-letter reason), each unique in its first
-    200 bytes, cycling through the kinds of bad input the contract names."""
-    now = datetime.now(UTC)
+    """`n` invalid messages (topic, payload, dead-letter reason) stamped `now`, each unique in
+    its first 200 bytes, cycling through the kinds of bad input the contract names."""
     sensor = building.sensors[0]
     door = f"{prefix}/{building.id}/{sensor.room}/door/{sensor.id}"
     room = sensor.room

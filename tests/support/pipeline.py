@@ -1,19 +1,39 @@
-"""A whole pipeline (bridge and workers as subprocesses) isolated by a tag, for end-to-end tests."""
+"""A whole pipeline (bridge and workers as subprocesses) isolated by a tag, for end-to-end tests.
+
+Its processes run on one replay clock that starts at a fixed instant (a Monday morning in
+Jakarta unless a test picks another), so no test depends on the real time of day or weekday:
+payloads are stamped with `pipeline.now()`, never with the wall clock.
+"""
 
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from ingest.clock import ReplayClock, wall_now
 from ingest.models import RoomState
 from tests.support.kafka import read_topics
 from tests.support.processes import Command
 
+WIB = timezone(timedelta(hours=7))
+MONDAY_MORNING = datetime(2026, 11, 23, 10, 0, tzinfo=WIB)
+"""Where a pipeline's clock starts by default: an office day for every sample group, hours
+from the daily reset and from midnight in every zone."""
+
 
 class Pipeline:
-    """Bridge and workers of one test: own MQTT prefix, Kafka topics, consumer group."""
+    """Bridge and workers of one test: own MQTT prefix, Kafka topics, consumer group, clock."""
 
-    def __init__(self, stack_env: dict[str, str], tmp_path: Path, **settings: str) -> None:
+    def __init__(
+        self,
+        stack_env: dict[str, str],
+        tmp_path: Path,
+        clock: ReplayClock | None = None,
+        /,
+        **settings: str,
+    ) -> None:
+        self.clock = clock or replay_clock()
         self.tag = uuid.uuid4().hex[:8]
         self.prefix = f"t{self.tag}/occupancy"
         self.topics = f"t{self.tag}"
@@ -26,9 +46,14 @@ class Pipeline:
             "OCC_KAFKA_TOPIC_PREFIX": self.topics,
             "OCC_BRIDGE_CLIENT_ID": f"bridge-{self.tag}",
             "OCC_KAFKA_PARTITIONS": "3",
+            **clock_env(self.clock),
             **settings,
         }
         self._commands: list[Command] = []
+
+    def now(self) -> datetime:
+        """The pipeline's time: what its devices stamp their messages with."""
+        return self.clock.now()
 
     def bridge(self) -> Command:
         bridge = self._start("bridge", {})
@@ -61,3 +86,13 @@ class Pipeline:
         started = Command([command], {**self.env, **extra}, log)
         self._commands.append(started)
         return started
+
+
+def replay_clock(starts: datetime = MONDAY_MORNING, speed: float = 1.0) -> ReplayClock:
+    """A clock for processes a test starts by hand: pass `clock_env(clock)` to each."""
+    return ReplayClock(start=starts, speed=speed, anchor=wall_now())
+
+
+def clock_env(clock: ReplayClock) -> dict[str, str]:
+    """The settings that put a process on `clock`."""
+    return {"OCC_CLOCK": clock.spec, "OCC_CLOCK_ANCHOR": clock.anchor.isoformat()}
