@@ -428,7 +428,7 @@ def report_attendance(day: Any, building: str | None, unit: str | None, form: st
         table.add_row(*cells[:4], *cells[5:])
     console.print(table)
     summary = Table(title="Per unit")
-    for column in ("unit", "planned WFO", "present", "late", "absent", "WFH"):
+    for column in ("unit", "planned WFO", "present", "late", "absent", "WFH", "holiday"):
         summary.add_column(column, justify="left" if column == "unit" else "right")
     for total in totals:
         summary.add_row(total.unit, *(str(n) for n in total.figures()))

@@ -107,7 +107,7 @@ class CalendarSpec(_CalendarModel):
             return None
         if isinstance(value, bool):
             # YAML 1.1 reads an unquoted NO (Norway) as false.
-            raise ValueError(f'{value} is not a country code; quote the code, e.g. "NO"')
+            raise ValueError(f'write the country code in quotes, e.g. "NO" (YAML read {value})')
         if not isinstance(value, str):
             return value
         code = value.strip().upper()

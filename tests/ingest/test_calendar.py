@@ -4,13 +4,18 @@ the roster's and a building's own days, days worked, and one computation per yea
 from __future__ import annotations
 
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
+from holidays.version import __version__ as library_version
 from hypothesis import given
 from hypothesis import strategies as st
 
 from ingest.calendar import BuildingDays, Calendar, CalendarSpec, Holiday, NamedDay
 from ingest.errors import ConfigError
+from ingest.roster import load_roster
+from ingest.site import Site
+from tests.ingest.test_roster import SMALL, write
 
 NATIONAL_2026 = {
     date(2026, 1, 1),
@@ -206,3 +211,206 @@ def test_in_force_is_the_library_less_worked_plus_added(
     assert {h.date for h in listed if h.removed} == worked
     assert {h.date for h in listed if not h.removed} == wide
     assert all(h.date.year == 2026 for h in listed)
+
+
+# --- the roster's calendar block -------------------------------------------------------
+
+CALENDAR = """\
+holidays: [2026-10-02]
+calendar:
+  country: ID
+  not_holidays: [2026-12-24]
+  buildings:
+    ro-makassar:
+      holidays: [2026-11-10]
+      not_holidays: [2026-05-28]
+"""
+WITH_CALENDAR = SMALL.replace("holidays: [2026-12-25]\n", CALENDAR)
+
+
+def test_a_calendar_block_loads(tmp_path: Path, sample_site: Site) -> None:
+    text = WITH_CALENDAR.replace(
+        "holidays: [2026-10-02]", "holidays: [{date: 2026-10-02, name: HUT Badan}, 2026-10-05]"
+    ).replace("country: ID", "country: id  # any case")
+    roster = load_roster(write(tmp_path, text), sample_site)
+    calendar = roster.holiday_calendar
+    assert calendar.holiday("hq-jakarta", date(2026, 10, 2)) == Holiday(
+        date(2026, 10, 2), "HUT Badan", "roster"
+    )
+    assert calendar.holiday("hq-jakarta", date(2026, 10, 5)) == Holiday(
+        date(2026, 10, 5), None, "roster"
+    )
+    assert calendar.is_holiday("ro-makassar", date(2026, 11, 10))
+    assert not calendar.is_holiday("hq-jakarta", date(2026, 11, 10))
+    assert calendar.is_holiday("hq-jakarta", date(2026, 5, 28))
+    assert not calendar.is_holiday("ro-makassar", date(2026, 5, 28))
+    assert not calendar.is_holiday("hq-jakarta", CHRISTMAS_EVE)
+    resolved = roster.resolved()
+    assert resolved["holidays"] == ["2026-10-02", "2026-10-05"]
+    assert resolved["calendar"] == {
+        "country": "ID",
+        "cuti_bersama": True,
+        "language": "id",
+        "not_holidays": ["2026-12-24"],
+        "buildings": {
+            "ro-makassar": {
+                "holidays": [{"date": "2026-11-10", "name": None}],
+                "not_holidays": ["2026-05-28"],
+            }
+        },
+    }
+
+
+@pytest.mark.parametrize("none", ["none", "None", "null", "~"])
+def test_country_none_turns_the_national_days_off(
+    tmp_path: Path, sample_site: Site, none: str
+) -> None:
+    text = SMALL.replace("holidays: [2026-12-25]\n", f"calendar: {{country: {none}}}\n")
+    roster = load_roster(write(tmp_path, text), sample_site)
+    assert roster.holiday_calendar.dates("hq-jakarta", 2026) == frozenset()
+    e1 = roster.employee("e1")
+    assert e1 is not None and roster.scheduled(e1, CHRISTMAS) == "wfo"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "where", "problem"),
+    [
+        pytest.param(
+            "country: ID",
+            "country: XX",
+            "line 20 (calendar.country)",
+            "unknown country code 'XX': give an ISO 3166 code the holidays library knows, "
+            "such as ID, or none for no national holidays",
+            id="unknown-country",
+        ),
+        pytest.param(
+            "country: ID",
+            "country: NO",
+            "line 20 (calendar.country)",
+            'write the country code in quotes, e.g. "NO" (YAML read False)',
+            id="norway-unquoted",
+        ),
+        pytest.param(
+            "    ro-makassar:",
+            "    ro-bandung:",
+            "line 23 (calendar.buildings.ro-bandung)",
+            "unknown building 'ro-bandung' (the site has hq-jakarta, ro-makassar)",
+            id="unknown-building",
+        ),
+        pytest.param(
+            "not_holidays: [2026-12-24]",
+            "not_holidays: [2026-12-24, 2026-12-24]",
+            "line 21 (calendar.not_holidays[1])",
+            "2026-12-24 is listed twice",
+            id="worked-twice",
+        ),
+        pytest.param(
+            "holidays: [2026-11-10]",
+            "holidays: [2026-11-10, 2026-11-10]",
+            "line 24 (calendar.buildings.ro-makassar.holidays[1])",
+            "2026-11-10 is listed twice",
+            id="building-day-twice",
+        ),
+        pytest.param(
+            "holidays: [2026-11-10]",
+            "holidays: [2026-10-02]",
+            "line 24 (calendar.buildings.ro-makassar.holidays[0])",
+            "2026-10-02 is listed twice (also a holiday of the whole roster, holidays[0], line 18)",
+            id="building-day-roster-wide-too",
+        ),
+        pytest.param(
+            "not_holidays: [2026-12-24]",
+            "not_holidays: [2026-12-23]",
+            "line 21 (calendar.not_holidays[0])",
+            f"2026-12-23 is no national holiday or cuti bersama day of ID "
+            f"(holidays {library_version}), so there is none to work",
+            id="worked-no-holiday",
+        ),
+        pytest.param(
+            "not_holidays: [2026-12-24]",
+            "not_holidays: [2026-10-02]",
+            "line 21 (calendar.not_holidays[0])",
+            "2026-10-02 is also a holiday of the roster (holidays[0], line 18)",
+            id="worked-and-off",
+        ),
+        pytest.param(
+            "country: ID",
+            "country: none",
+            "line 21 (calendar.not_holidays[0])",
+            "2026-12-24 is no national holiday (country is none), so there is none to work",
+            id="worked-without-country",
+        ),
+        pytest.param(
+            "not_holidays: [2026-05-28]",
+            "not_holidays: [2026-05-29]",
+            "line 25 (calendar.buildings.ro-makassar.not_holidays[0])",
+            "2026-05-29 is no holiday of the roster-wide calendar, so there is none to work",
+            id="building-worked-no-holiday",
+        ),
+        pytest.param(
+            "not_holidays: [2026-05-28]",
+            "not_holidays: [2026-12-24]",
+            "line 25 (calendar.buildings.ro-makassar.not_holidays[0])",
+            "2026-12-24 is listed twice (also in calendar.not_holidays)",
+            id="building-worked-roster-wide-too",
+        ),
+        pytest.param(
+            "not_holidays: [2026-05-28]",
+            "not_holidays: [2026-11-10]",
+            "line 25 (calendar.buildings.ro-makassar.not_holidays[0])",
+            "2026-11-10 is also one of the building's holidays",
+            id="building-worked-and-off",
+        ),
+        pytest.param(
+            "country: ID",
+            "country: MY\n  cuti_bersama: true",
+            "line 21 (calendar.cuti_bersama)",
+            "cuti bersama are Indonesia's collective leave days; they need country ID "
+            "(the country is MY)",
+            id="cuti-bersama-elsewhere",
+        ),
+        pytest.param(
+            "country: ID",
+            "country: ID\n  language: fr",
+            "line 21 (calendar.language)",
+            "the holidays library has no names in 'fr' for ID (it has en_US, id, th, uk)",
+            id="language",
+        ),
+        pytest.param(
+            "country: ID",
+            "country: ID\n  cuti_bersama: sometimes",
+            "line 21 (calendar.cuti_bersama)",
+            "input should be a valid boolean (got 'sometimes')",
+            id="cuti-bersama-not-a-bool",
+        ),
+        pytest.param(
+            "country: ID",
+            "country: ID\n  regions: {}",
+            "line 21 (calendar.regions)",
+            "extra inputs are not permitted",
+            id="unknown-key",
+        ),
+        pytest.param(
+            "holidays: [2026-10-02]",
+            "holidays: [{date: 2026-10-02, nama: HUT}]",
+            "line 18 (holidays[0].nama)",
+            "extra inputs are not permitted (got 'HUT')",
+            id="named-day-unknown-key",
+        ),
+        pytest.param(
+            "holidays: [2026-11-10]",
+            'holidays: ["2026-11-31"]',
+            "line 24 (calendar.buildings.ro-makassar.holidays[0])",
+            "'2026-11-31' is not a date (YYYY-MM-DD)",
+            id="no-such-date",
+        ),
+    ],
+)
+def test_broken_calendar_names_file_line_key_and_problem(
+    tmp_path: Path, sample_site: Site, old: str, new: str, where: str, problem: str
+) -> None:
+    assert old in WITH_CALENDAR
+    path = write(tmp_path, WITH_CALENDAR.replace(old, new, 1))
+    with pytest.raises(ConfigError) as caught:
+        load_roster(path, sample_site)
+    assert str(caught.value) == f"{path} {where}: {problem}."
