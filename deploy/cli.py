@@ -513,6 +513,15 @@ def _add_simulate_command() -> None:
 _add_simulate_command()
 
 
+def _add_holidays_command() -> None:
+    from deploy.holidays import holidays
+
+    main.add_command(holidays)
+
+
+_add_holidays_command()
+
+
 def _add_health_command() -> None:
     from deploy.health import health
 

@@ -158,15 +158,6 @@ class Holiday:
     source: Source
     removed: bool = False
 
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "date": self.date.isoformat(),
-            "weekday": self.date.strftime("%a").lower(),
-            "name": self.name,
-            "source": self.source,
-            "removed": self.removed,
-        }
-
 
 class _Year(NamedTuple):
     days: dict[date, Holiday]
