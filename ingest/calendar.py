@@ -7,6 +7,7 @@ plus the roster's `holidays`; then less the building's `not_holidays`, plus its 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
@@ -18,6 +19,7 @@ from holidays.version import __version__ as library_version
 from pydantic import BaseModel, BeforeValidator, ConfigDict, StringConstraints, field_validator
 
 from ingest.errors import ConfigError
+from ingest.logs import kv
 from ingest.models import IDENTIFIER_PATTERN
 from ingest.site import Site
 from ingest.yamlfile import Location, YamlDocument
@@ -33,6 +35,8 @@ __all__ = [
     "Source",
     "check_calendar",
 ]
+
+log = logging.getLogger(__name__)
 
 Source = Literal["national", "cuti_bersama", "roster", "building"]
 """Where a day off comes from: the country's public holidays, Indonesia's cuti bersama, the
@@ -245,16 +249,18 @@ class Calendar:
     def cuti_bersama_missing(self, year: int) -> bool:
         """Cuti bersama are on, but the library knows none for `year` (they are decreed each
         year, and a version of the library knows only those decreed before it)."""
-        if not self.spec.with_cuti_bersama:
-            return False
-        return not any(h.source == "cuti_bersama" for h in self._from_library(year).values())
+        return self.spec.with_cuti_bersama and not any(
+            h.source == "cuti_bersama" for h in self._from_library(year).values()
+        )
 
     def _year(self, building: str, year: int) -> _Year:
-        key = building if building in self.spec.buildings else None
-        found = self._years.get((key, year))
+        return self._cached(building if building in self.spec.buildings else None, year)
+
+    def _cached(self, building: str | None, year: int) -> _Year:
+        """The year of a building with a block of its own, or (None) the roster-wide one."""
+        found = self._years.get((building, year))
         if found is None:
-            found = self._compute(key, year)
-            self._years[(key, year)] = found
+            found = self._years[(building, year)] = self._compute(building, year)
         return found
 
     def _compute(self, building: str | None, year: int) -> _Year:
@@ -263,19 +269,12 @@ class Calendar:
             removed = _remove(days, self.spec.not_holidays, year)
             _add(days, self.roster_days, "roster", year)
             return _Year(days, removed, frozenset(days))
-        wide = self._year_wide(year)
+        wide = self._cached(None, year)
         block = self.spec.buildings[building]
         days = dict(wide.days)
         removed = wide.removed + _remove(days, block.not_holidays, year)
         _add(days, block.holidays, "building", year)
         return _Year(days, removed, frozenset(days))
-
-    def _year_wide(self, year: int) -> _Year:
-        found = self._years.get((None, year))
-        if found is None:
-            found = self._compute(None, year)
-            self._years[(None, year)] = found
-        return found
 
     def _from_library(self, year: int) -> dict[date, Holiday]:
         found = self._library.get(year)
@@ -294,6 +293,16 @@ class Calendar:
                     country, years=year, language=language, categories=(_CUTI_BERSAMA_CATEGORY,)
                 ).items():
                     found.setdefault(day, Holiday(day, name, "cuti_bersama"))
+                if not any(h.source == "cuti_bersama" for h in found.values()):
+                    # Those days would count as work days: someone must add them by hand.
+                    log.warning(
+                        kv(
+                            "calendar_without_cuti_bersama",
+                            year=year,
+                            country=country,
+                            library=library_version,
+                        )
+                    )
         self._library[year] = found
         return found
 
@@ -388,7 +397,7 @@ def _check_worked(fail: Fail, calendar: Calendar, block: BuildingDays, here: Loc
             fail(where, f"{day} is listed twice (also in calendar.not_holidays)")
         if day in own:
             fail(where, f"{day} is also one of the building's holidays")
-        if day not in calendar._year_wide(day.year).days:
+        if day not in calendar._cached(None, day.year).days:
             fail(
                 where, f"{day} is no holiday of the roster-wide calendar, so there is none to work"
             )
