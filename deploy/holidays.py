@@ -9,14 +9,15 @@ from typing import Any
 import click
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
-from ingest.calendar import Calendar, Holiday
+from ingest.calendar import Calendar, Holiday, Source
 from ingest.errors import ConfigError
 from ingest.roster import WEEKDAYS, load_roster
 from ingest.settings import load_settings
 from ingest.site import Building, load_site
 
-SOURCE_LABELS = {
+SOURCE_LABELS: dict[Source, str] = {
     "national": "national",
     "cuti_bersama": "cuti bersama",
     "roster": "roster",
@@ -104,7 +105,7 @@ def _table(building: Building, year: int, days: list[Holiday]) -> Table:
         table.add_row(
             h.date.isoformat(),
             WEEKDAYS[h.date.weekday()].capitalize(),
-            h.name or "—",
+            Text(h.name or "—"),  # a roster's name is text, not rich markup
             source,
             style="strike dim" if h.removed else None,
         )

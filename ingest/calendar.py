@@ -26,7 +26,6 @@ from ingest.yamlfile import Location, YamlDocument
 
 __all__ = [
     "DEFAULT_COUNTRY",
-    "SOURCES",
     "BuildingDays",
     "Calendar",
     "CalendarSpec",
@@ -41,7 +40,6 @@ log = logging.getLogger(__name__)
 Source = Literal["national", "cuti_bersama", "roster", "building"]
 """Where a day off comes from: the country's public holidays, Indonesia's cuti bersama, the
 roster's `holidays`, or a building's own `holidays`."""
-SOURCES: tuple[Source, ...] = ("national", "cuti_bersama", "roster", "building")
 DEFAULT_COUNTRY = "ID"
 _CUTI_BERSAMA_COUNTRY = "ID"
 # The library files Indonesia's cuti bersama ("Joint Holiday") under this category.
@@ -96,7 +94,9 @@ class BuildingDays(_CalendarModel):
 
 
 class CalendarSpec(_CalendarModel):
-    """The roster's `calendar` block as written (the module docstring shows every key)."""
+    """The roster's `calendar` block as written: `country` (default ID, none for none),
+    `cuti_bersama` (default true), `language` of the names (default the country's own),
+    `not_holidays` (days the agency works) and `buildings` (each one's own days)."""
 
     country: str | None = DEFAULT_COUNTRY
     cuti_bersama: bool = True
