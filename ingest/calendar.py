@@ -7,7 +7,6 @@ plus the roster's `holidays`; then less the building's `not_holidays`, plus its 
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
@@ -19,7 +18,6 @@ from holidays.version import __version__ as library_version
 from pydantic import BaseModel, BeforeValidator, ConfigDict, StringConstraints, field_validator
 
 from ingest.errors import ConfigError
-from ingest.logs import kv
 from ingest.models import IDENTIFIER_PATTERN
 from ingest.site import Site
 from ingest.yamlfile import Location, YamlDocument
@@ -34,8 +32,6 @@ __all__ = [
     "Source",
     "check_calendar",
 ]
-
-log = logging.getLogger(__name__)
 
 Source = Literal["national", "cuti_bersama", "roster", "building"]
 """Where a day off comes from: the country's public holidays, Indonesia's cuti bersama, the
@@ -293,16 +289,6 @@ class Calendar:
                     country, years=year, language=language, categories=(_CUTI_BERSAMA_CATEGORY,)
                 ).items():
                     found.setdefault(day, Holiday(day, name, "cuti_bersama"))
-                if not any(h.source == "cuti_bersama" for h in found.values()):
-                    # Those days would count as work days: someone must add them by hand.
-                    log.warning(
-                        kv(
-                            "calendar_without_cuti_bersama",
-                            year=year,
-                            country=country,
-                            library=library_version,
-                        )
-                    )
         self._library[year] = found
         return found
 

@@ -3,7 +3,6 @@ the roster's and a building's own days, days worked, and one computation per yea
 
 from __future__ import annotations
 
-import logging
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -174,20 +173,12 @@ def test_years_the_library_knows() -> None:
     }
 
 
-def test_cuti_bersama_not_yet_decreed_are_missing_and_logged_once(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
+def test_cuti_bersama_not_yet_decreed_are_missing() -> None:
     calendar = Calendar(CalendarSpec())
-    with caplog.at_level(logging.WARNING, logger="ingest.calendar"):
-        assert not calendar.cuti_bersama_missing(2026)
-        assert caplog.messages == []
-        # The government decrees them year by year; the library knows none this far ahead.
-        assert calendar.cuti_bersama_missing(2040)
-        calendar.dates("hq", 2040)
-        assert not Calendar(CalendarSpec(cuti_bersama=False)).cuti_bersama_missing(2040)
-    assert caplog.messages == [
-        f"event=calendar_without_cuti_bersama year=2040 country=ID library={library_version}"
-    ]
+    assert not calendar.cuti_bersama_missing(2026)
+    # The government decrees them year by year; the library knows none this far ahead.
+    assert calendar.cuti_bersama_missing(2040)
+    assert not Calendar(CalendarSpec(cuti_bersama=False)).cuti_bersama_missing(2040)
 
 
 # --- properties ------------------------------------------------------------------------
