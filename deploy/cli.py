@@ -267,10 +267,10 @@ def _print_roster(file: Path, resolved: dict[str, Any], loaded_site: Site) -> No
     console = Console()
     employees = resolved["employees"]
     groups = [g["id"] for g in resolved["groups"]]
-    holidays = ", ".join(resolved["holidays"]) or "none"
     console.print(
         f"[bold]{file}[/bold]: valid — {len(employees)} employees in "
-        f"{len(resolved['units'])} units and {len(groups)} groups; holidays: {holidays}"
+        f"{len(resolved['units'])} units and {len(groups)} groups; "
+        f"calendar: {_calendar_summary(resolved)} (see `occupancy holidays list`)"
     )
 
     def count(key: str, value: str, **where: str) -> int:
@@ -325,6 +325,22 @@ def _print_roster(file: Path, resolved: dict[str, Any], loaded_site: Site) -> No
     for b in loaded_site.buildings:
         buildings.add_row(f"{b.id} — {b.name}", b.timezone, str(count("building", b.id)))
     console.print(buildings)
+
+
+def _calendar_summary(resolved: dict[str, Any]) -> str:
+    calendar = resolved["calendar"]
+    if calendar["country"] is None:
+        parts = ["no national holidays"]
+    else:
+        cuti = " and cuti bersama" if calendar["cuti_bersama"] else ""
+        parts = [f"{calendar['country']} national holidays{cuti}"]
+    if resolved["holidays"]:
+        parts.append(f"{len(resolved['holidays'])} days off of the roster's own")
+    if calendar["not_holidays"]:
+        parts.append(f"{len(calendar['not_holidays'])} worked")
+    if calendar["buildings"]:
+        parts.append(f"days of their own in {', '.join(calendar['buildings'])}")
+    return ", ".join(parts)
 
 
 def _wfh_days(group: dict[str, Any]) -> str:
@@ -427,7 +443,7 @@ def report_attendance(day: Any, building: str | None, unit: str | None, form: st
         table.add_row(*cells[:4], *cells[5:])
     console.print(table)
     summary = Table(title="Per unit")
-    for column in ("unit", "planned WFO", "present", "late", "absent", "WFH"):
+    for column in ("unit", "planned WFO", "present", "late", "absent", "WFH", "holiday"):
         summary.add_column(column, justify="left" if column == "unit" else "right")
     for total in totals:
         summary.add_row(total.unit, *(str(n) for n in total.figures()))
@@ -510,6 +526,15 @@ def _add_simulate_command() -> None:
 
 
 _add_simulate_command()
+
+
+def _add_holidays_command() -> None:
+    from deploy.holidays import holidays
+
+    main.add_command(holidays)
+
+
+_add_holidays_command()
 
 
 def _add_health_command() -> None:

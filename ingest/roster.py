@@ -1,19 +1,21 @@
 """The roster file: units, work groups with their office days and hours, and employees.
 
-A roster is YAML (`units`, `groups`, optional `holidays`, `employees` inline and/or an
-`employees_csv` file beside it, as HR offices keep the list in a spreadsheet). Loading it
-against a `Site` checks every reference; any problem is a `ConfigError` of one sentence
-naming the file and the line (YAML) or row (CSV) and the field at fault.
+A roster is YAML (`units`, `groups`, optional `holidays` and `calendar` (`ingest.calendar`),
+`employees` inline and/or an `employees_csv` file beside it, as HR offices keep the list in
+a spreadsheet). Loading it against a `Site` checks every reference; any problem is a
+`ConfigError` of one sentence naming the file and the line (YAML) or row (CSV) and the
+field at fault.
 
 Which kind of day a date is for a group (`Group.scheduled`), first rule that matches:
 
 1. an `on_duty_days` date (called in, e.g. a Saturday service duty): `wfo`;
-2. a roster `holidays` date: `off`;
+2. a day off in the calendar of the employee's building (`Roster.scheduled`) that rules 3
+   to 5 make a work day (`wfo` or `wfh`): `holiday`;
 3. a `wfh_days` date: `wfh`; an `office_days` date: `wfo`;
 4. a weekday in `wfh_days`: `wfh`; a weekday in `office_days` (in the ISO weeks that
    `office_weeks` selects: `all`, `odd` or `even`): `wfo`;
 5. any other of the group's `work_days` (default Monday to Friday): `wfh`;
-6. else `off`.
+6. else `off` (on a holiday too).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from pydantic import (
     field_validator,
 )
 
+from ingest.calendar import Calendar, CalendarSpec, DayOff, check_calendar
 from ingest.errors import ConfigError
 from ingest.models import IDENTIFIER_PATTERN
 from ingest.site import Site
@@ -58,8 +61,9 @@ Identifier = Annotated[str, StringConstraints(pattern=IDENTIFIER_PATTERN)]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-Scheduled = Literal["wfo", "wfh", "off"]
-"""What a day is for an employee: in the office, working from home, or not a work day."""
+Scheduled = Literal["wfo", "wfh", "off", "holiday"]
+"""What a day is for an employee: in the office, working from home, not a work day, or a
+work day that is a holiday."""
 
 CSV_COLUMNS = ("id", "unit", "group", "building")
 CSV_OPTIONAL_COLUMNS = ("name",)
@@ -170,8 +174,17 @@ class Group(_RosterModel):
         return timedelta(minutes=self.check_in_window_minutes)
 
     def scheduled(self, day: date, holidays: frozenset[date] = frozenset()) -> Scheduled:
-        """What `day` is for this group (the rules are in the module docstring)."""
-        by_date = self._by_date(day, holidays)
+        """What `day` is for this group, `holidays` being the days off of the employee's
+        building (the rules are in the module docstring)."""
+        if day in self.on_duty_days:
+            return "wfo"
+        planned = self._planned(day)
+        if planned != "off" and day in holidays:
+            return "holiday"
+        return planned
+
+    def _planned(self, day: date) -> Scheduled:
+        by_date = self._by_date(day)
         if by_date is not None:
             return by_date
         weekday = WEEKDAYS[day.weekday()]
@@ -181,11 +194,7 @@ class Group(_RosterModel):
             return "wfo"
         return "wfh" if weekday in self.work_days else "off"
 
-    def _by_date(self, day: date, holidays: frozenset[date]) -> Scheduled | None:
-        if day in self.on_duty_days:
-            return "wfo"
-        if day in holidays:
-            return "off"
+    def _by_date(self, day: date) -> Scheduled | None:
         if day in self.wfh_days:
             return "wfh"
         if day in self.office_days:
@@ -243,29 +252,35 @@ class _RosterFile(_RosterModel):
 
     units: Annotated[list[Unit], Field(min_length=1)]
     groups: Annotated[list[Group], Field(min_length=1)]
-    holidays: list[DateEntry] = []
+    holidays: list[DayOff] = []
+    calendar: CalendarSpec = CalendarSpec()
     employees: list[Employee] = []
     employees_csv: Annotated[str, StringConstraints(min_length=1)] | None = None
 
 
 class Roster(_RosterModel):
-    """A whole roster, checked against the site, with lookups by id."""
+    """A whole roster, checked against the site, with lookups by id.
+
+    `holidays` are the roster-wide days off, `calendar` the rest of the holiday calendar as
+    written; `holiday_calendar` is the calendar in force per building.
+    """
 
     units: list[Unit]
     groups: list[Group]
-    holidays: list[date] = []
+    holidays: list[DayOff] = []
+    calendar: CalendarSpec = CalendarSpec()
     employees: list[Employee]
 
     _units: dict[str, Unit] = PrivateAttr(default_factory=dict)
     _groups: dict[str, Group] = PrivateAttr(default_factory=dict)
     _employees: dict[str, Employee] = PrivateAttr(default_factory=dict)
-    _holidays: frozenset[date] = PrivateAttr(default=frozenset())
+    _calendar: Calendar = PrivateAttr()
 
     def model_post_init(self, context: Any, /) -> None:
         self._units = {u.id: u for u in self.units}
         self._groups = {g.id: g for g in self.groups}
         self._employees = {e.id: e for e in self.employees}
-        self._holidays = frozenset(self.holidays)
+        self._calendar = Calendar(self.calendar, self.holidays)
 
     def employee(self, employee: str) -> Employee | None:
         return self._employees.get(employee)
@@ -281,19 +296,23 @@ class Roster(_RosterModel):
         return self._groups[employee.group]
 
     @property
-    def holiday_dates(self) -> frozenset[date]:
-        return self._holidays
+    def holiday_calendar(self) -> Calendar:
+        """The days off in force per building (computed once per building and year)."""
+        return self._calendar
 
     def scheduled(self, employee: Employee, day: date) -> Scheduled:
-        """What `day` (the building's local date) is for `employee`, holidays included."""
-        return self.group_of(employee).scheduled(day, self._holidays)
+        """What `day` (the building's local date) is for `employee`, with the holidays of
+        the employee's building."""
+        holidays = self._calendar.dates(employee.building, day.year)
+        return self.group_of(employee).scheduled(day, holidays)
 
     def employees_in(self, building: str) -> list[Employee]:
         """The employees whose home is `building`, in roster order."""
         return [e for e in self.employees if e.building == building]
 
     def planned_wfo(self, building: str, day: date) -> int:
-        """How many employees of `building` are scheduled in the office on `day`."""
+        """How many employees of `building` are scheduled in the office on `day` (none on
+        a holiday but those on duty)."""
         return sum(1 for e in self.employees_in(building) if self.scheduled(e, day) == "wfo")
 
     def resolved(self) -> dict[str, Any]:
@@ -301,7 +320,8 @@ class Roster(_RosterModel):
         return {
             "units": [{"id": u.id, "name": u.name} for u in self.units],
             "groups": [g.resolved() for g in self.groups],
-            "holidays": [d.isoformat() for d in self.holidays],
+            "holidays": [d.date.isoformat() for d in self.holidays],
+            "calendar": self.calendar.resolved(),
             "employees": [
                 {
                     "id": e.id,
@@ -328,7 +348,7 @@ def load_roster(path: Path, site: Site) -> Roster:
         )
     parsed = doc.validate(_RosterFile)
     _check_groups(doc, parsed)
-    _check_holidays(doc, parsed)
+    check_calendar(doc, parsed.calendar, parsed.holidays, site)
 
     located: list[tuple[Employee, Where]] = [
         (e, _yaml_where(doc, ("employees", i))) for i, e in enumerate(parsed.employees)
@@ -354,6 +374,7 @@ def load_roster(path: Path, site: Site) -> Roster:
         units=parsed.units,
         groups=parsed.groups,
         holidays=parsed.holidays,
+        calendar=parsed.calendar,
         employees=[e for e, _ in located],
     )
 
@@ -475,12 +496,6 @@ def _check_groups(doc: YamlDocument, parsed: _RosterFile) -> None:
                     (*at, field),
                     f"{hours:g} h is more than the required {g.required_hours:g} h",
                 )
-
-
-def _check_holidays(doc: YamlDocument, parsed: _RosterFile) -> None:
-    for j, day in enumerate(parsed.holidays):
-        if day in parsed.holidays[:j]:
-            raise ConfigError(f"{doc.where(('holidays', j))}: {day} is listed twice.")
 
 
 def _check_employees(

@@ -18,6 +18,9 @@ from processors.attendance_rules import DailyRecord, retained_from
 
 NO_RECORD = "no_record"
 """The status of an employee with no record yet: the day is not over and they did not tap."""
+_ROSTER_SAYS = frozenset({"off", "holiday"})
+"""Days whose status is the roster's word until a record says more: an off day never gets a
+record, a holiday gets one only at the day's end."""
 
 
 class RetentionError(OccupancyError):
@@ -74,7 +77,8 @@ class ReportRow:
 @dataclass(frozen=True)
 class UnitTotals:
     """`late` counts everyone who came after the start window and grace, whatever their
-    status; `present` everyone who tapped at all."""
+    status; `present` everyone who tapped at all; `holiday` those with a work day off in their
+    building's calendar (never absent, never WFH)."""
 
     unit: str
     planned_wfo: int = 0
@@ -82,9 +86,10 @@ class UnitTotals:
     late: int = 0
     absent: int = 0
     wfh: int = 0
+    holiday: int = 0
 
-    def figures(self) -> tuple[int, int, int, int, int]:
-        return (self.planned_wfo, self.present, self.late, self.absent, self.wfh)
+    def figures(self) -> tuple[int, int, int, int, int, int]:
+        return (self.planned_wfo, self.present, self.late, self.absent, self.wfh, self.holiday)
 
 
 def attendance_rows(
@@ -109,13 +114,13 @@ def attendance_rows(
         if record is not None:
             status: str = record.status
         else:
-            status = "off" if scheduled == "off" else NO_RECORD
+            status = scheduled if scheduled in _ROSTER_SAYS else NO_RECORD
         rows.append(ReportRow(employee, scheduled, status, record, site))
     return sorted(rows, key=lambda r: (r.employee.unit, r.employee.id))
 
 
 def unit_totals(rows: Iterable[ReportRow]) -> list[UnitTotals]:
-    """Planned WFO, present, late, absent and WFH per unit, in unit order."""
+    """Planned WFO, present, late, absent, WFH and holiday per unit, in unit order."""
     totals: dict[str, UnitTotals] = {}
     for row in rows:
         before = totals.get(row.employee.unit) or UnitTotals(unit=row.employee.unit)
@@ -127,5 +132,6 @@ def unit_totals(rows: Iterable[ReportRow]) -> list[UnitTotals]:
             late=before.late + (record is not None and record.late_minutes > 0),
             absent=before.absent + (row.status == "absent"),
             wfh=before.wfh + (row.status == "wfh"),
+            holiday=before.holiday + (row.status == "holiday"),
         )
     return [totals[u] for u in sorted(totals)]

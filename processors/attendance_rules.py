@@ -34,9 +34,10 @@ is after the start window's end plus the grace period; 0 when not after it.
 
 `status`, the first that holds:
 
-1. no taps: `absent` when scheduled in the office, else `wfh`;
+1. no taps: `absent` when scheduled in the office, `holiday` on a holiday (a work day off
+   in the calendar of the employee's building), else `wfh`;
 2. closed while still in: `auto_closed`;
-3. came on a day not scheduled in the office (WFH or off): `unscheduled`;
+3. came on a day not scheduled in the office (WFH, off or a holiday): `unscheduled`;
 4. in now (the day is not over): `late` if `late_minutes`, else `on_time`;
 5. hours present below the group's `absent_below_hours`: `absent`; below
    `half_day_below_hours`: `half_day`; below `required_hours`: `early_leave`;
@@ -102,6 +103,7 @@ AttendanceStatus = Literal[
     "wfh",
     "unscheduled",
     "auto_closed",
+    "holiday",
 ]
 Flag = Literal[
     "repeated_tap",
@@ -298,7 +300,8 @@ def close_day(
     rules: TapRules,
 ) -> tuple[DailyRecord | None, list[Finding]]:
     """The day at its end: a stay still open is dropped (`auto_closed`); an employee with no
-    tap is `absent` on an office day and `wfh` on a WFH day, and has no record on a day off.
+    tap is `absent` on an office day, `wfh` on a WFH day and `holiday` on a holiday, and has
+    no record on a day off.
 
     Closing a closed day changes nothing.
     """
@@ -411,7 +414,7 @@ def _evaluate(  # noqa: PLR0917 - private, called with the same eight things thr
 
     still_in = replay.open_since is not None
     if not ordered:
-        status: AttendanceStatus = "absent" if scheduled == "wfo" else "wfh"
+        status: AttendanceStatus = _without_taps(scheduled)
     elif still_in and closed:
         status = "auto_closed"
     elif scheduled != "wfo":
@@ -436,6 +439,12 @@ def _evaluate(  # noqa: PLR0917 - private, called with the same eight things thr
         flags=sorted(flags),
         taps=ordered,
     )
+
+
+def _without_taps(scheduled: Scheduled) -> AttendanceStatus:
+    if scheduled == "wfo":
+        return "absent"
+    return "holiday" if scheduled == "holiday" else "wfh"
 
 
 def _by_hours(group: Group, present: timedelta, late: int) -> AttendanceStatus:

@@ -194,6 +194,7 @@ class AttendanceMetrics:
                     "late": totals.late,
                     "absent": totals.absent,
                     "wfh": totals.wfh,
+                    "holiday": totals.holiday,
                     "checked_in": inside.get(totals.unit, 0),
                     "checked_out": left.get(totals.unit, 0),
                     "checkins": checkins,

@@ -21,6 +21,7 @@ def test_roster_check_prints_a_summary() -> None:
     assert "mon wed fri" in out and "07:00-09:00" in out and "7.5 h" in out
     assert "keuangan — Biro Keuangan" in out
     assert "hq-jakarta" in out and "Asia/Makassar" in out
+    assert "calendar: ID national holidays and cuti bersama" in out
 
 
 def test_roster_check_takes_the_site_from_the_settings() -> None:
@@ -52,7 +53,14 @@ def test_roster_check_json_resolves_the_roster_for_tools() -> None:
     assert (groups["A"]["required_hours"], groups["A"]["grace_minutes"]) == (7.5, 15)
     assert groups["layanan"]["on_duty_days"] == ["2026-11-28"]
     assert groups["makassar"]["start_window"] == {"from": "07:30", "to": "08:30"}
-    assert roster["holidays"] == ["2026-12-25", "2027-01-01"]
+    assert roster["holidays"] == []
+    assert roster["calendar"] == {
+        "country": "ID",
+        "cuti_bersama": True,
+        "language": "id",
+        "not_holidays": [],
+        "buildings": {},
+    }
     assert {u["id"] for u in roster["units"]} >= {"setjen", "keuangan", "wil-makassar"}
 
 

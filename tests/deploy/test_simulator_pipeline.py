@@ -67,7 +67,7 @@ SETTINGS = {
 }
 
 Alerts = dict[tuple[str, str | None, str], list[tuple[str, str]]]
-Totals = dict[str, tuple[int, int, int, int, int]]
+Totals = dict[str, tuple[int, int, int, int, int, int]]
 
 
 def day_clock(window: Window, site: Site, speed: float) -> ReplayClock:
@@ -127,9 +127,9 @@ def predicted_alerts(day: Day, site: Site) -> Alerts:
 
 
 def expected_totals(day: Day, roster: Roster) -> Totals:
-    """Per unit, for a closed day: planned WFO, present, late, absent, WFH."""
+    """Per unit, for a closed day: planned WFO, present, late, absent, WFH, holiday."""
     came = {a.employee for a in day.attendees if a.comes}
-    totals: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
+    totals: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0, 0])
     for employee in roster.employees:
         scheduled = roster.scheduled(employee, day.window.date)
         figures = totals[employee.unit]
@@ -137,7 +137,8 @@ def expected_totals(day: Day, roster: Roster) -> Totals:
         figures[1] += employee.id in came
         figures[3] += scheduled == "wfo" and employee.id not in came
         figures[4] += scheduled == "wfh"
-    return {unit: (f[0], f[1], f[2], f[3], f[4]) for unit, f in totals.items()}
+        figures[5] += scheduled == "holiday"
+    return {unit: (f[0], f[1], f[2], f[3], f[4], f[5]) for unit, f in totals.items()}
 
 
 def settings_of(pipeline: Pipeline) -> Settings:

@@ -152,10 +152,16 @@ def group(**fields: Any) -> Group:
         pytest.param({"office_days": [TUE]}, TUE, (), "wfo", id="office-date"),
         pytest.param({"office_days": [TUE]}, MON, (), "wfh", id="dates-only"),
         pytest.param({"office_days": ["fri"], "wfh_days": [FRI]}, FRI, (), "wfh", id="wfh-date"),
-        pytest.param({"office_days": ["mon"]}, MON, (MON,), "off", id="holiday"),
+        pytest.param({"office_days": ["mon"]}, MON, (MON,), "holiday", id="holiday"),
+        pytest.param({"office_days": ["mon"]}, TUE, (TUE,), "holiday", id="holiday-on-wfh-day"),
+        pytest.param({"office_days": [TUE]}, TUE, (TUE,), "holiday", id="holiday-office-date"),
+        pytest.param({"wfh_days": [FRI]}, FRI, (FRI,), "holiday", id="holiday-wfh-date"),
+        pytest.param({"office_days": ["mon"]}, SAT, (SAT,), "off", id="holiday-on-a-day-off"),
+        pytest.param({"work_days": ["mon"]}, TUE, (TUE,), "off", id="holiday-no-work-day"),
         pytest.param(
             {"office_days": ["mon"], "on_duty_days": [MON]}, MON, (MON,), "wfo", id="duty-holiday"
         ),
+        pytest.param({"on_duty_days": [SAT]}, SAT, (SAT,), "wfo", id="duty-saturday-holiday"),
         pytest.param({"on_duty_days": [SAT]}, SAT, (), "wfo", id="duty-saturday"),
         pytest.param({"office_days": ["sat"]}, SAT, (), "wfo", id="office-beyond-work-days"),
         pytest.param({"wfh_days": ["sun"]}, SUN, (), "wfh", id="wfh-beyond-work-days"),
@@ -177,8 +183,40 @@ def test_roster_scheduled_applies_its_holidays(tmp_path: Path, sample_site: Site
     e1 = roster.employee("e1")
     assert e1 is not None
     assert roster.scheduled(e1, date(2026, 12, 23)) == "wfo"  # a Wednesday
-    assert roster.scheduled(e1, date(2026, 12, 25)) == "off"  # a Friday, but Christmas
+    assert roster.scheduled(e1, date(2026, 12, 25)) == "holiday"  # a Friday, but Christmas
     assert roster.employee("nobody") is None
+
+
+def test_roster_scheduled_follows_the_calendar_of_the_employees_building(
+    tmp_path: Path, sample_site: Site
+) -> None:
+    """e1 (group A, Jakarta) and e4 (group B, Makassar): national days, cuti bersama,
+    the roster's own day, Makassar's own day and a day Makassar works."""
+    text = SMALL.replace(
+        "holidays: [2026-12-25]\n",
+        "holidays: [{date: 2026-10-02, name: HUT Badan}]\n"
+        "calendar:\n"
+        "  buildings:\n"
+        "    ro-makassar:\n"
+        "      holidays: [{date: 2026-11-10, name: Hari Jadi}]\n"
+        "      not_holidays: [2026-05-28]\n",
+    )
+    roster = load_roster(write(tmp_path, text), sample_site)
+    e1, e4 = roster.employee("e1"), roster.employee("e4")
+    assert e1 is not None and e4 is not None
+    # Group A is in on Monday, Wednesday and Friday, group B on Tuesday and Thursday.
+    days = {
+        date(2026, 8, 17): ("holiday", "holiday"),  # Monday: Independence Day
+        date(2026, 5, 28): ("holiday", "wfo"),  # Thursday, cuti bersama, worked in Makassar
+        date(2026, 12, 24): ("holiday", "holiday"),  # Thursday, cuti bersama
+        date(2026, 10, 2): ("holiday", "holiday"),  # Friday: the roster's own day
+        date(2026, 11, 10): ("wfh", "holiday"),  # Tuesday: Makassar's own day
+        date(2026, 12, 26): ("off", "off"),  # Saturday after Christmas
+    }
+    for day, expected in days.items():
+        assert (roster.scheduled(e1, day), roster.scheduled(e4, day)) == expected, day
+    assert roster.planned_wfo("ro-makassar", date(2026, 5, 28)) == 1
+    assert roster.planned_wfo("ro-makassar", date(2026, 12, 24)) == 0
 
 
 def test_window_and_durations() -> None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from collections import Counter
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
@@ -11,7 +12,8 @@ from ingest.models import CheckinRecord
 from ingest.roster import Roster
 from ingest.site import Site
 from processors.attendance import EmployeeDays, close_due, presence_of
-from processors.attendance_rules import TapRules, apply_tap
+from processors.attendance_report import attendance_rows, unit_totals
+from processors.attendance_rules import DailyRecord, TapRules, apply_tap
 
 GROUP_A = "196903151996012001"  # group A (office Mon, Wed, Fri), hq-jakarta
 
@@ -101,3 +103,62 @@ def test_over_plan(count: int, planned: int, ratio: float, over: bool) -> None:
 def test_presence_of_nothing_open_is_nowhere(sample_site: Site) -> None:
     now = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
     assert presence_of("x", EmployeeDays(), now, sample_site).building is None
+
+
+def closed_day(roster: Roster, site: Site, day: date) -> list[DailyRecord]:
+    """Every employee's record of `day`, closed by the day-end timer the day after at noon
+    UTC (past the day's end in Jakarta and in Makassar)."""
+    now = datetime.combine(day + timedelta(days=1), time(12), tzinfo=UTC)
+    records = []
+    for employee in roster.employees:
+        _, changed, _ = close_due(EmployeeDays(), employee, now, roster, site, TapRules(), 1)
+        records += [r for r in changed if r.date == day]
+    return records
+
+
+@pytest.mark.parametrize(
+    "day",
+    [date(2026, 12, 25), date(2026, 12, 24)],
+    ids=["christmas", "cuti-bersama-christmas-eve"],
+)
+def test_on_christmas_and_its_cuti_bersama_the_sample_roster_is_on_holiday(
+    sample_roster: Roster, sample_site: Site, day: date
+) -> None:
+    """A Friday and a Thursday, work days of every group of the sample: everyone has a
+    `holiday` record, nobody is absent, nobody is planned in, and nobody in is no alert."""
+    records = closed_day(sample_roster, sample_site, day)
+    assert len(records) == len(sample_roster.employees)
+    assert Counter(r.status for r in records) == {"holiday": len(records)}
+    assert {r.scheduled for r in records} == {"holiday"}
+    for building in ("hq-jakarta", "ro-makassar"):
+        planned = sample_roster.planned_wfo(building, day)
+        assert planned == 0
+        assert not any(over_plan(0, planned, ratio) for ratio in (0.5, 1.0, 1.5))
+    totals = unit_totals(attendance_rows(sample_roster, sample_site, records, day))
+    assert sum(t.holiday for t in totals) == len(records)
+    assert sum(t.absent + t.wfh + t.planned_wfo + t.present for t in totals) == 0
+
+
+def test_the_wednesday_before_is_a_work_day(sample_roster: Roster, sample_site: Site) -> None:
+    """The contrast: with nobody tapping, the office groups of 2026-12-23 are absent."""
+    statuses = Counter(r.status for r in closed_day(sample_roster, sample_site, date(2026, 12, 23)))
+    assert statuses["absent"] == sample_roster.planned_wfo(
+        "hq-jakarta", date(2026, 12, 23)
+    ) + sample_roster.planned_wfo("ro-makassar", date(2026, 12, 23))
+    assert statuses["wfh"] > 0 and "holiday" not in statuses
+
+
+def test_the_report_shows_a_holiday_before_its_record(
+    sample_roster: Roster, sample_site: Site
+) -> None:
+    """Before the close there is no record; the row says holiday, not no_record, and the CSV
+    cells keep the status."""
+    christmas, saturday = date(2026, 12, 25), date(2026, 12, 26)
+    rows = attendance_rows(sample_roster, sample_site, [], christmas, building="ro-makassar")
+    assert rows and {(r.scheduled, r.status) for r in rows} == {("holiday", "holiday")}
+    assert rows[0].cells()[5:7] == ["holiday", "holiday"]
+    (total,) = unit_totals(rows)
+    assert total.figures() == (0, 0, 0, 0, 0, len(rows))
+    weekend = attendance_rows(sample_roster, sample_site, [], saturday, building="ro-makassar")
+    assert {r.status for r in weekend} == {"off"}
+    assert unit_totals(weekend)[0].holiday == 0

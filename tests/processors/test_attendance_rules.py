@@ -63,7 +63,6 @@ P = Group(
 ROSTER = Roster(
     units=[Unit(id="u1")],
     groups=[A, P],
-    holidays=[date(2026, 12, 25)],
     employees=[
         Employee(id="e-jkt", unit="u1", group="A", building="jkt"),
         Employee(id="e-mks", unit="u1", group="A", building="mks"),
@@ -74,6 +73,9 @@ ROSTER = Roster(
 RULES = TapRules()
 # 2026-11-23 is a Monday: an office day for A; Tuesday is its WFH day, Saturday is off.
 MON, TUE, SAT = date(2026, 11, 23), date(2026, 11, 24), date(2026, 11, 28)
+# Indonesia's calendar (the roster's default): Christmas is a Friday, an office day for A;
+# Christmas Eve a Thursday of cuti bersama, a WFH day for A; Eid al-Fitr 2026 a Saturday.
+CHRISTMAS, CHRISTMAS_EVE, EID = date(2026, 12, 25), date(2026, 12, 24), date(2026, 3, 21)
 _ids = itertools.count()
 
 
@@ -178,6 +180,19 @@ def hours(record: DailyRecord) -> float:
             [IN("08:00"), OUT("12:00"), IN("13:00")], MON, "auto_closed", 0, 4, id="auto-after-stay"
         ),
         pytest.param([IN("10:00", TUE)], TUE, "auto_closed", 0, 0, id="auto-closed-unscheduled"),
+        pytest.param([], CHRISTMAS, "holiday", 0, 0, id="holiday-office-day"),
+        pytest.param([], CHRISTMAS_EVE, "holiday", 0, 0, id="holiday-wfh-day"),
+        pytest.param(
+            [IN("09:30", CHRISTMAS), OUT("12:00", CHRISTMAS)],
+            CHRISTMAS,
+            "unscheduled",
+            0,
+            2.5,
+            id="on-holiday",
+        ),
+        pytest.param(
+            [IN("10:00", CHRISTMAS)], CHRISTMAS, "auto_closed", 0, 0, id="auto-on-holiday"
+        ),
     ],
 )
 def test_status(
@@ -195,11 +210,29 @@ def test_no_record_on_a_day_off_without_taps() -> None:
         None,
         [],
     )
-    christmas = date(2026, 12, 25)  # a Friday, but a holiday
-    closed, _ = close_day(
-        None, employee=employee("e-jkt"), day=christmas, roster=ROSTER, site=SITE, rules=RULES
+    # A holiday that is no work day anyway stays a day off.
+    assert close_day(
+        None, employee=employee("e-jkt"), day=EID, roster=ROSTER, site=SITE, rules=RULES
+    ) == (None, [])
+
+
+@pytest.mark.parametrize("who", ["e-jkt", "e-mks", "e-jpr", "e-p"])
+@pytest.mark.parametrize("day", [CHRISTMAS, CHRISTMAS_EVE])
+def test_a_holiday_without_taps_closes_as_holiday(who: str, day: date) -> None:
+    closed, findings = close_day(
+        None, employee=employee(who), day=day, roster=ROSTER, site=SITE, rules=RULES
     )
-    assert closed is None
+    assert closed is not None and findings == []
+    assert (closed.scheduled, closed.status, closed.closed) == ("holiday", "holiday", True)
+    assert (closed.late_minutes, closed.time_present, closed.flags) == (0, timedelta(0), [])
+
+
+def test_a_holiday_is_not_late_nor_early() -> None:
+    record = day_of([IN("05:00", CHRISTMAS), OUT("17:00", CHRISTMAS)], CHRISTMAS)
+    assert (record.scheduled, record.status, record.late_minutes) == ("holiday", "unscheduled", 0)
+    assert "before_check_in_window" not in record.flags
+    provisional = day_of([IN("11:00", CHRISTMAS)], CHRISTMAS, close=False)
+    assert (provisional.status, provisional.late_minutes) == ("unscheduled", 0)
 
 
 def test_the_record_of_a_day() -> None:
@@ -642,10 +675,10 @@ def test_the_record_survives_json() -> None:
 
 
 @st.composite
-def kiosk_taps(draw: st.DrawFn) -> list[CheckinRecord]:
-    """Taps of one employee over three days around Monday, from any building, any clock."""
+def kiosk_taps(draw: st.DrawFn, day: date = MON) -> list[CheckinRecord]:
+    """Taps of one employee over three days around `day`, from any building, any clock."""
     who = draw(st.sampled_from(["e-jkt", "e-mks", "e-jpr", "e-p"]))
-    base = local("jkt", MON, "00:00")
+    base = local("jkt", day, "00:00")
     out = []
     for i in range(draw(st.integers(0, 25))):
         at = base + timedelta(seconds=draw(st.integers(-86_400, 2 * 86_400)))
@@ -750,3 +783,33 @@ def test_an_offline_kiosk_that_says_when_it_sent_ends_with_the_online_day(
         k: r.model_dump(include=same) for k, r in online.items()
     }
     assert all("clock_skew" not in r.flags for r in offline.values())
+
+
+YEAR_2026 = st.integers(min_value=0, max_value=364).map(lambda n: date(2026, 1, 1) + timedelta(n))
+
+
+@given(st.sampled_from(["e-jkt", "e-mks", "e-jpr", "e-p"]), YEAR_2026)
+def test_nobody_is_absent_on_a_holiday(who: str, day: date) -> None:
+    person = employee(who)
+    group = ROSTER.group_of(person)
+    off = ROSTER.holiday_calendar.is_holiday(person.building, day)
+    work_day = group.scheduled(day) != "off"
+    closed, _ = close_day(None, employee=person, day=day, roster=ROSTER, site=SITE, rules=RULES)
+    if not work_day:
+        assert closed is None
+        return
+    assert closed is not None
+    assert (closed.status == "holiday") == off
+    assert (closed.status == "absent") == (not off and group.scheduled(day) == "wfo")
+
+
+@given(kiosk_taps(CHRISTMAS))
+def test_taps_on_a_holiday_are_never_counted_as_a_work_day(taps: list[CheckinRecord]) -> None:
+    records, _ = apply_all(taps)
+    for closed in [*records.values(), *close_all(records).values()]:
+        assert closed is not None
+        if closed.scheduled != "holiday":
+            continue
+        assert closed.status in {"unscheduled", "auto_closed"}
+        assert closed.late_minutes == 0
+        assert "before_check_in_window" not in closed.flags

@@ -9,9 +9,10 @@ before local midnight. The taps go MQTT → bridge → Kafka → worker.
 
 What each employee-day must be, and the unit totals, come from the small model below: it
 reads the roster's YAML and CSV and the site's time zones itself (not through
-ingest.roster) and applies the rules as README "Attendance rosters" states them; it
-imports nothing of processors. The worker's output is read back raw from Kafka and through
-`occupancy report attendance`, and must equal it exactly.
+ingest.roster), takes the national days from the holidays library, and applies the rules
+as README "Attendance rosters" states them; it imports nothing of processors. The
+worker's output is read back raw from Kafka and through `occupancy report attendance`,
+and must equal it exactly.
 
 The pipeline runs on a replay clock that starts on a fixed Monday morning, and the week is
 the one before it, so nothing here depends on the real date or weekday. The worker closes
@@ -39,6 +40,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import holidays
 import pytest
 import yaml
 
@@ -87,22 +89,76 @@ class Person:
 
 
 @dataclass(frozen=True)
+class CalendarFacts:
+    """The roster's `holidays` and `calendar` block as written."""
+
+    country: str | None
+    cuti_bersama: bool
+    holidays: frozenset[date]
+    not_holidays: frozenset[date]
+    buildings: dict[str, tuple[frozenset[date], frozenset[date]]]  # holidays, not_holidays
+
+    def off(self, building: str, day: date) -> bool:
+        """National days and cuti bersama, less the days worked, plus the roster's days; then
+        the building's own days worked and off."""
+        national = _national(self.country, self.cuti_bersama, day.year)
+        wide = (day in national and day not in self.not_holidays) or day in self.holidays
+        added, worked = self.buildings.get(building, (frozenset(), frozenset()))
+        return (wide and day not in worked) or day in added
+
+
+def _national(country: str | None, cuti_bersama: bool, year: int) -> frozenset[date]:
+    if country is None:
+        return frozenset()
+    days = set(holidays.country_holidays(country, years=year))
+    if cuti_bersama and country == "ID":
+        days |= set(holidays.country_holidays(country, years=year, categories=("government",)))
+    return frozenset(days)
+
+
+def _dates(entries: list[Any]) -> frozenset[date]:
+    return frozenset(e["date"] if isinstance(e, dict) else e for e in entries)
+
+
+def read_calendar(data: dict[str, Any]) -> CalendarFacts:
+    block = data.get("calendar") or {}
+    country = block.get("country", "ID")
+    return CalendarFacts(
+        country=None if country is None or str(country).lower() == "none" else country.upper(),
+        cuti_bersama=block.get("cuti_bersama", True),
+        holidays=_dates(data.get("holidays", [])),
+        not_holidays=frozenset(block.get("not_holidays", [])),
+        buildings={
+            b: (_dates(days.get("holidays", [])), frozenset(days.get("not_holidays", [])))
+            for b, days in (block.get("buildings") or {}).items()
+        },
+    )
+
+
+@dataclass(frozen=True)
 class Facts:
     groups: dict[str, GroupFacts]
     people: list[Person]
-    holidays: frozenset[date]
+    calendar: CalendarFacts
     zones: dict[str, ZoneInfo]
 
-    def scheduled(self, person: Person, day: date) -> str:  # noqa: PLR0911 - the rule ladder
-        """wfo, wfh or off: on-duty dates, holidays, listed dates, listed weekdays, work days."""
+    def scheduled(self, person: Person, day: date) -> str:
+        """wfo, wfh, off or holiday: on-duty dates, then a work day of the group that is off
+        in the calendar of the person's building is a holiday."""
         group = self.groups[person.group]
+        if day in group.on_duty_days:
+            return "wfo"
+        planned = self.planned(group, day)
+        if planned != "off" and self.calendar.off(person.building, day):
+            return "holiday"
+        return planned
+
+    @staticmethod
+    def planned(group: GroupFacts, day: date) -> str:
+        """wfo, wfh or off: listed dates, listed weekdays, work days."""
         weekday = WEEKDAYS[day.weekday()]
         odd_week = day.isocalendar().week % 2 == 1
         in_office_week = group.office_weeks == "all" or odd_week == (group.office_weeks == "odd")
-        if day in group.on_duty_days:
-            return "wfo"
-        if day in self.holidays:
-            return "off"
         if day in group.wfh_days:
             return "wfh"
         if day in group.office_days:
@@ -147,7 +203,7 @@ def read_facts(roster: Path, site: Path) -> Facts:
     return Facts(
         groups=groups,
         people=people,
-        holidays=frozenset(data.get("holidays", [])),
+        calendar=read_calendar(data),
         zones={b["id"]: ZoneInfo(b["timezone"]) for b in buildings},
     )
 
@@ -195,7 +251,7 @@ def expect_day(facts: Facts, person: Person, day: date, taps: list[Tap]) -> Day:
     group = facts.groups[person.group]
     scheduled = facts.scheduled(person, day)
     if not taps:
-        status = {"wfo": "absent", "wfh": "wfh", "off": "off"}[scheduled]
+        status = {"wfo": "absent", "wfh": "wfh", "off": "off", "holiday": "holiday"}[scheduled]
         return Day(scheduled, status, 0, "", "", "0.00", 0)
     zone = facts.zones[person.building]
     flags: set[str] = set()
@@ -314,7 +370,7 @@ class Scripter:
             }
         elif scheduled == "wfh":
             kinds = {"wfh": 84, "visit": 9, "visit_open": 4, "late_night": 15 if wita else 0}
-        else:
+        else:  # off or a holiday
             kinds = {"off": 95, "visit": 5}
         kind = self.pick(kinds)
         group = self.facts.groups[person.group]
@@ -449,7 +505,8 @@ def messages(prefix: str, script: Script, sent_at: datetime) -> list[tuple[str, 
 
 # Comparing.
 
-UnitFigures = tuple[int, int, int, int, int]  # planned WFO, present, late, absent, WFH
+UnitFigures = tuple[int, int, int, int, int, int]  # planned WFO, present, late, absent, WFH,
+# holiday
 Record = tuple[str, str, int, int, list[str], bool]
 """What a day record must say: scheduled, status, minutes late, taps, flags, closed."""
 
@@ -460,13 +517,14 @@ def unit_totals(
     totals: dict[str, list[int]] = {}
     for person in facts.people:
         d = want[(person.id, day)]
-        figures = totals.setdefault(person.unit, [0, 0, 0, 0, 0])
+        figures = totals.setdefault(person.unit, [0, 0, 0, 0, 0, 0])
         figures[0] += d.scheduled == "wfo"
         figures[1] += d.taps > 0
         figures[2] += d.late_minutes > 0
         figures[3] += d.status == "absent"
         figures[4] += d.status == "wfh"
-    return {unit: (f[0], f[1], f[2], f[3], f[4]) for unit, f in totals.items()}
+        figures[5] += d.status == "holiday"
+    return {unit: (f[0], f[1], f[2], f[3], f[4], f[5]) for unit, f in totals.items()}
 
 
 def parse_unit_totals(table: str) -> dict[str, UnitFigures]:
@@ -475,9 +533,9 @@ def parse_unit_totals(table: str) -> dict[str, UnitFigures]:
     totals = {}
     for line in table.split("Per unit", 1)[1].splitlines():
         cells = [c.strip() for c in re.split(r"[│┃|]", line) if c.strip()]
-        if len(cells) == 6 and all(c.isdigit() for c in cells[1:]):
+        if len(cells) == 7 and all(c.isdigit() for c in cells[1:]):
             n = [int(c) for c in cells[1:]]
-            totals[cells[0]] = (n[0], n[1], n[2], n[3], n[4])
+            totals[cells[0]] = (n[0], n[1], n[2], n[3], n[4], n[5])
     return totals
 
 
@@ -563,7 +621,7 @@ def of_record(record: dict[str, Any]) -> Record:
 HQ_A = Person("a-1", "setjen", "A", "hq-jakarta")
 RO_M = Person("m-1", "wil-makassar", "makassar", "ro-makassar")
 MON, TUE, FRI, SAT = (date(2026, 11, d) for d in (23, 24, 27, 28))
-CHRISTMAS = date(2026, 12, 25)
+CHRISTMAS, CHRISTMAS_EVE, EID = date(2026, 12, 25), date(2026, 12, 24), date(2026, 3, 21)
 
 
 @pytest.fixture(scope="module")
@@ -587,7 +645,10 @@ def taps_at(person: Person, day: date, script: str) -> list[Tap]:
         (HQ_A, MON, "", "wfo absent 0 - - 0.00"),
         (HQ_A, TUE, "", "wfh wfh 0 - - 0.00"),
         (HQ_A, SAT, "", "off off 0 - - 0.00"),
-        (HQ_A, CHRISTMAS, "", "off off 0 - - 0.00"),
+        (HQ_A, CHRISTMAS, "", "holiday holiday 0 - - 0.00"),  # national, an office day of A
+        (HQ_A, CHRISTMAS_EVE, "", "holiday holiday 0 - - 0.00"),  # cuti bersama, WFH for A
+        (HQ_A, EID, "", "off off 0 - - 0.00"),  # a Saturday
+        (HQ_A, CHRISTMAS, "in 09:00, out 12:00", "holiday unscheduled 0 09:00 12:00 3.00"),
         # 09:15:00 is inside the grace; 09:15:01 is one minute late (rounded up).
         (HQ_A, MON, "in 09:15:00, out 16:45", "wfo on_time 0 09:15 16:45 7.50"),
         (HQ_A, MON, "in 09:15:01, out 17:00", "wfo late 1 09:15 17:00 7.75"),
