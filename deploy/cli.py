@@ -452,30 +452,48 @@ def report_attendance(day: Any, building: str | None, unit: str | None, form: st
 
 @report.command("presence")
 @click.option("--building", required=True, help="The building to muster.")
-def report_presence(building: str) -> None:
-    """The muster list: who is in BUILDING now, by the kiosk taps."""
+@click.option(
+    "--format", "form", type=click.Choice(["table", "csv"]), default="table", show_default=True
+)
+def report_presence(building: str, form: str) -> None:
+    """The muster list: who is in BUILDING now, by the kiosk taps (an evacuation's roll)."""
     from processors.attendance import Presence, read_latest
 
     settings = _settings()
     loaded_site = _site(settings)
     loaded = _roster(settings, loaded_site)
-    if loaded_site.building(building) is None:
+    where = loaded_site.building(building)
+    if where is None:
         raise ConfigError(f"Building {building!r} is not in the site file {settings.site_file}.")
     latest = asyncio.run(read_latest(settings, "presence", Presence))
     inside = sorted(
         (p for p in latest.values() if p.building == building), key=lambda p: p.employee
     )
-    table = Table(title=f"In {building} now: {len(inside)}")
-    for column in ("employee", "name", "unit", "since"):
-        table.add_column(column)
+    zone = where.zone
+    rows = []
     for presence in inside:
         employee = loaded.employee(presence.employee)
-        table.add_row(
-            presence.employee,
-            (employee.name or "") if employee is not None else "",
-            employee.unit if employee is not None else "",
-            presence.since.isoformat() if presence.since is not None else "",
+        since = presence.since.astimezone(zone) if presence.since is not None else None
+        rows.append(
+            [
+                presence.employee,
+                (employee.name or "") if employee is not None else "",
+                employee.unit if employee is not None else "",
+                employee.group if employee is not None else "",
+                since.isoformat(timespec="seconds") if since is not None else "",
+            ]
         )
+    columns = ["employee", "name", "unit", "group", "since"]
+    if form == "csv":
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows(rows)
+        return
+    table = Table(title=f"In {building} now: {len(inside)}")
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*row)
     Console(width=200).print(table)
 
 

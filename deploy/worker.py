@@ -151,6 +151,8 @@ class Workers:
         self.board: Board | None = None
         if settings.board_port:
             self.board = Board(self.app, settings, site, self.publisher.publish, self.policy)
+            if self.presence is not None:
+                self.presence.listeners.append(self.board.take_presence)
         self.app.task(self._start_channels)
         self.app.task(self._follow_policy)
         self.app.task(self._follow_acks)

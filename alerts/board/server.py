@@ -22,6 +22,7 @@ from ingest.models import Alert, AlertAck, RoomState
 from ingest.settings import Settings
 from ingest.site import Site
 from ingest.topics import AckTopic
+from processors.attendance import PresenceCount
 from processors.follow import follow_topic
 from processors.policy import PolicyFollower
 
@@ -75,6 +76,10 @@ class Board:
             await runner.cleanup()
             if self.url is not None:
                 log.info(kv("board_stopped", url=self.url))
+
+    async def take_presence(self, counted: PresenceCount) -> None:
+        """A listener of the worker's presence board: checked in per building."""
+        self.state.take_presence(counted)
 
     def acknowledge(self, alert: Alert, by: str) -> AlertAck:
         """Publish the ack as a security console does; it comes back through the bridge,

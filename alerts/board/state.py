@@ -1,7 +1,9 @@
-"""What the web board shows: the latest state of every room and the alerts still active.
+"""What the web board shows: the latest state of every room, the alerts still active, and
+the people checked in per building.
 
 Fed from the whole compacted room-state topic and the whole alerts log (every worker shows
-every building), read by the HTTP routes; waiters learn of each change through `changed`.
+every building), and from the worker's presence counts; read by the HTTP routes; waiters
+learn of each change through `changed`.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from alerts.machine import BuildingSummary, RoomSnapshot, building_summary
 from ingest.models import Alert, RoomState, Status
 from ingest.site import Building, Room, RoomType, Site
+from processors.attendance import PresenceCount
 from processors.occupancy_rules import status_of
 
 _SEVERITY_RANK = {"critical": 0, "warning": 1, "info": 2}
@@ -51,6 +54,10 @@ class BuildingView(_View):
     caught_up: bool
     """False while the board is still reading what the topics held when it started."""
     summary: BuildingSummary
+    checked_in: int | None = None
+    """People checked in at the kiosks and not out (the muster list); None: no roster."""
+    planned_wfo: int | None = None
+    """The roster's office attendance for the building's day; None: no roster."""
     rooms: list[RoomView]
     alerts: list[Alert]
     """Active alerts, the most severe first, then the newest."""
@@ -65,6 +72,7 @@ class BuildingListing(_View):
     headcount: int
     rooms_over_limit: int
     active_alerts: int
+    checked_in: int | None = None
 
 
 class BoardState:
@@ -79,6 +87,7 @@ class BoardState:
         self._level = level or (lambda: site.policy.active)
         self._rooms: dict[str, dict[str, RoomState]] = {b.id: {} for b in site.buildings}
         self._alerts: dict[str, dict[str, Alert]] = {b.id: {} for b in site.buildings}
+        self._presence: dict[str, PresenceCount] = {}
         self._changed: dict[str | None, asyncio.Event] = {}
         self.rooms_caught_up = False
         self.alerts_caught_up = False
@@ -108,6 +117,18 @@ class BoardState:
             return
         alerts[alert.alert_id] = alert
         self._notify(alert.building)
+
+    def take_presence(self, counted: PresenceCount) -> None:
+        """A building's checked-in count and plan (from the worker's presence board)."""
+        if counted.building not in self._rooms:
+            return
+        before = self._presence.get(counted.building)
+        self._presence[counted.building] = counted
+        if before is None or (before.count, before.planned_wfo) != (
+            counted.count,
+            counted.planned_wfo,
+        ):
+            self._notify(counted.building)
 
     def mark_caught_up(self, *, rooms: bool = False, alerts: bool = False) -> None:
         """The room-state topic, or the alerts log, has been read up to where it stood."""
@@ -140,6 +161,7 @@ class BoardState:
         listing = []
         for building in self._site.buildings:
             summary = self._summary(building.id)
+            presence = self._presence.get(building.id)
             listing.append(
                 BuildingListing(
                     building=building.id,
@@ -148,6 +170,7 @@ class BoardState:
                     headcount=summary.headcount,
                     rooms_over_limit=len(summary.rooms_over_limit),
                     active_alerts=len(self._alerts[building.id]),
+                    checked_in=presence.count if presence is not None else None,
                 )
             )
         return listing
@@ -156,6 +179,7 @@ class BoardState:
         building = self._site.building(building_id)
         if building is None:
             return None
+        presence = self._presence.get(building_id)
         alerts = sorted(
             self._alerts[building_id].values(),
             key=lambda a: (_SEVERITY_RANK[a.severity], -a.ts.timestamp(), a.alert_id),
@@ -167,6 +191,8 @@ class BoardState:
             level=self._level(),
             caught_up=self.caught_up,
             summary=self._summary(building_id),
+            checked_in=presence.count if presence is not None else None,
+            planned_wfo=presence.planned_wfo if presence is not None else None,
             rooms=[self._room_view(building, room) for room in self._room_ids(building)],
             alerts=alerts,
         )

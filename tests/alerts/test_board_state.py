@@ -8,6 +8,7 @@ from datetime import timedelta
 from alerts.board import BoardState
 from ingest.models import AckInfo, Alert, RoomState, Status
 from ingest.site import Site
+from processors.attendance import PresenceCount
 from tests.alerts.samples import T0, sample_alert
 
 HQ = "hq-jakarta"
@@ -142,5 +143,26 @@ def test_waiters_wake_once_per_change_of_their_building_and_miss_none(
         makassar = board.changed("ro-makassar")
         board.touch()
         assert makassar.is_set()
+
+    asyncio.run(scenario())
+
+
+def test_checked_in_per_building_comes_from_the_presence_counts(sample_site: Site) -> None:
+    async def scenario() -> None:
+        board = BoardState(sample_site)
+        view = board.building(HQ)
+        assert view is not None and (view.checked_in, view.planned_wfo) == (None, None)
+        waiter = board.changed(HQ)
+        board.take_presence(PresenceCount(building=HQ, count=7, planned_wfo=120, ts=T0))
+        assert waiter.is_set()
+        view = board.building(HQ)
+        assert view is not None and (view.checked_in, view.planned_wfo) == (7, 120)
+        listing = {b.building: b.checked_in for b in board.buildings()}
+        assert listing == {HQ: 7, "ro-makassar": None}
+        # The same figures again wake nobody; a building not in the site is ignored.
+        again = board.changed(HQ)
+        board.take_presence(PresenceCount(building=HQ, count=7, planned_wfo=120, ts=T0))
+        board.take_presence(PresenceCount(building="elsewhere", count=3, planned_wfo=0, ts=T0))
+        assert not again.is_set()
 
     asyncio.run(scenario())

@@ -1,6 +1,8 @@
 """`occupancy demo`, headless, as a newcomer would run it: nothing configured, so it starts
-its embedded brokers (amqtt, Tansu), the bridge, a worker and the simulator; alerts fire,
-the web board's JSON shows people in rooms, and when it ends no process is left behind.
+its embedded brokers (amqtt, Tansu), the bridge, a worker and the simulator, all on the replay
+clock of the latest office day, whatever today's hour and weekday; alerts fire, the web
+board's JSON shows people in rooms and checked in, most of the roster's office staff check
+in, the day closes at midnight with its absentees, and when it ends no process is left behind.
 """
 
 from __future__ import annotations
@@ -12,12 +14,18 @@ import sys
 import threading
 import time
 import urllib.request
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from ingest.roster import load_roster
+from ingest.site import load_site
+from processors.attendance_rules import day_end
+
 REPO = Path(__file__).resolve().parents[2]
+SAMPLE = REPO / "deploy" / "sample"
 
 
 def _clean_env() -> dict[str, str]:
@@ -60,10 +68,11 @@ def test_the_demo_runs_alone_and_leaves_nothing_behind(tmp_path: Path) -> None:
                 "deploy.cli",
                 "demo",
                 "--headless",
+                # 05:00 to midnight in about 76 s after the clock's 40 s of lead.
                 "--speed",
-                "600",
+                "900",
                 "--duration",
-                "75",
+                "140",
             ],
             cwd=tmp_path,  # a fresh directory: its .run/ is the demo's own
             env=_clean_env(),
@@ -83,7 +92,8 @@ def test_the_demo_runs_alone_and_leaves_nothing_behind(tmp_path: Path) -> None:
                 try:
                     with urllib.request.urlopen(api, timeout=5) as answer:
                         data = json.loads(answer.read())
-                    if any(r.get("count", 0) > 0 for r in data.get("rooms", [])):
+                    people = any(r.get("count", 0) > 0 for r in data.get("rooms", []))
+                    if people and (data.get("checked_in") or 0) > 0:
                         board.update(data)
                         return
                 except OSError:
@@ -107,7 +117,21 @@ def test_the_demo_runs_alone_and_leaves_nothing_behind(tmp_path: Path) -> None:
     ), result
     assert result["alerts"] > 0, log[-3000:]
     assert result["peak_rooms_with_people"] > 0
-    assert board, f"the web board never showed a room with people ({result['board_url']})"
+    assert board, f"the web board never showed people in rooms and checked in ({result})"
+    # Most of the office staff the roster plans that day checked in (a few are sick).
+    site = load_site(SAMPLE / "site.yaml")
+    roster = load_roster(SAMPLE / "roster.yaml", site)
+    day = date.fromisoformat(result["date"])
+    planned = {b.id: roster.planned_wfo(b.id, day) for b in site.buildings}
+    assert sum(planned.values()) > 0, f"{day} is no office day"
+    for building, n in planned.items():
+        assert result["checked_in_peak"].get(building, 0) >= 0.8 * n, (building, n, result)
+    # The simulated day ended: absentees are marked, and those who never tapped out closed.
+    assert datetime.fromisoformat(result["simulated_until"]) >= max(
+        day_end(day, b.zone) for b in site.buildings
+    ), result
+    assert result["attendance"].get("absent", 0) > 0, result
+    assert result["attendance"].get("auto_closed", 0) > 0, result
     time.sleep(1)
     assert [p for p in result["pids"] if _alive(p)] == []
     assert _processes_mentioning(result["run_dir"]) == []

@@ -10,9 +10,15 @@ statuses and unit totals, is test_attendance_week.py.
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import csv
+import io
 import json
+import time
 import uuid
+from collections import Counter
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -20,6 +26,9 @@ import yaml
 
 from ingest.models import Alert, DeadLetter
 from ingest.pseudonym import Pseudonyms
+from ingest.settings import Settings
+from processors.attendance import read_latest
+from processors.attendance_rules import DailyRecord
 from tests.deploy.test_cli import occupancy
 from tests.support.kafka import read_topics
 from tests.support.mqtt import Collector, publish
@@ -30,6 +39,7 @@ pytestmark = pytest.mark.integration
 CLOCK = replay_clock()
 
 SAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "sample"
+WIB = timezone(timedelta(hours=7))
 SERVICE_DESK = "197202042002021242"  # group layanan, hq-jakarta
 GROUP_A = "196903151996012001"  # group A, hq-jakarta
 PSEUDONYM_KEY = "attendance-worker-test-key-0001"
@@ -98,6 +108,13 @@ def test_presence_alerts_acks_and_dead_letters_now(
         muster = occupancy("report", "presence", "--building", "hq-jakarta", env=pipeline.env)
         assert muster.returncode == 0, muster.stderr
         assert SERVICE_DESK in muster.stdout and GROUP_A in muster.stdout
+        sheet = occupancy(
+            "report", "presence", "--building", "hq-jakarta", "--format", "csv", env=pipeline.env
+        )
+        assert sheet.returncode == 0, sheet.stderr
+        rows = list(csv.DictReader(io.StringIO(sheet.stdout)))
+        assert sorted(r["employee"] for r in rows) == sorted([SERVICE_DESK, GROUP_A])
+        assert all(r["since"].endswith("+07:00") and r["unit"] for r in rows), rows
 
         # Alerts: one health screening (the fever) and the headcount over the plan.
         collector.wait_for(
@@ -152,6 +169,59 @@ def test_presence_alerts_acks_and_dead_letters_now(
         collector.close()
         statuses = pipeline.stop_all()
     assert all(code == 0 for code in statuses.values()), statuses
+
+
+def test_on_christmas_and_its_cuti_bersama_nobody_is_absent_and_no_headcount_alert(
+    stack_env: dict[str, str], tmp_path: Path
+) -> None:
+    """The worker on a replay clock through the end of 2026-12-25: the cuti bersama of the
+    24th and Christmas close as holidays for the whole sample roster, and a building with
+    nobody planned and nobody in raises no `building_headcount`."""
+    eve, christmas = date(2026, 12, 24), date(2026, 12, 25)
+    clock = replay_clock(datetime(2026, 12, 25, 23, 58, 30, tzinfo=WIB), speed=30)
+    pipeline = Pipeline(
+        stack_env,
+        tmp_path,
+        clock,
+        OCC_ROSTER_FILE=str(SAMPLE / "roster.yaml"),
+        OCC_ATTENDANCE_SINCE=eve.isoformat(),
+        OCC_ALERT_TICK_S="1",
+        OCC_BOARD_PORT="0",
+    )
+    collector = Collector(
+        pipeline.mqtt_url, [f"{pipeline.prefix}/+/alerts"], f"watch-{pipeline.tag}"
+    )
+    settings = Settings(kafka_bootstrap=pipeline.bootstrap, kafka_topic_prefix=pipeline.topics)
+    employees = len(sample_employee_ids())
+
+    def days() -> dict[date, list[DailyRecord]]:
+        latest = asyncio.run(read_latest(settings, "attendance", DailyRecord)).values()
+        return {day: [r for r in latest if r.date == day] for day in (eve, christmas)}
+
+    try:
+        pipeline.bridge()
+        pipeline.worker()
+        deadline = time.monotonic() + 90
+        while any(len(records) < employees for records in days().values()):
+            assert time.monotonic() < deadline, {d: len(r) for d, r in days().items()}
+            time.sleep(1)
+        time.sleep(3)  # a few more ticks of the headcount machines, past midnight
+        kinds = [Alert.model_validate_json(p).kind for _, p, _ in collector.messages()]
+    finally:
+        collector.close()
+        statuses = pipeline.stop_all()
+    assert all(code == 0 for code in statuses.values()), statuses
+    for day, records in days().items():
+        assert Counter(r.status for r in records) == {"holiday": employees}, day
+        assert all(r.closed and r.scheduled == "holiday" for r in records)
+    assert "building_headcount" not in kinds, kinds
+
+
+def sample_employee_ids() -> list[str]:
+    with (SAMPLE / "employees.csv").open(newline="") as rows:
+        from_csv = [r["id"] for r in csv.DictReader(rows)]
+    inline = yaml.safe_load((SAMPLE / "roster.yaml").read_text())["employees"]
+    return from_csv + [e["id"] for e in inline]
 
 
 def test_a_malformed_roster_row_stops_the_worker_with_one_sentence(

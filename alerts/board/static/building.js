@@ -24,6 +24,9 @@
     const names = over.map((id) => (view.rooms.find((r) => r.room === id) || { name: id }).name);
     document.getElementById("summary").replaceChildren(
       figure("people in", view.summary.headcount, false),
+      ...(view.checked_in === null || view.checked_in === undefined ? [] : [
+        figure(`checked in (${view.planned_wfo} planned in the office)`, view.checked_in, false),
+      ]),
       figure(over.length === 1 ? "room over limit" : "rooms over limit", over.length, over.length > 0),
       figure("active alerts", view.alerts.length, view.alerts.some((a) => a.severity === "critical")),
       figure("policy level", view.level, false),

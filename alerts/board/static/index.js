@@ -15,7 +15,8 @@
           el(
             "div",
             { class: "facts" },
-            `${b.building} · ${b.rooms} rooms · ${b.headcount} people in · `,
+            `${b.building} · ${b.rooms} rooms · ${b.headcount} people in · ` +
+              (b.checked_in === null || b.checked_in === undefined ? "" : `${b.checked_in} checked in · `),
             el(
               "span",
               { class: b.rooms_over_limit ? "alarm" : "" },
