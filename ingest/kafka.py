@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import ssl
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +21,10 @@ from ingest.settings import Settings
 log = logging.getLogger(__name__)
 
 _COMPACTED = {"cleanup.policy": "compact"}
+_TOPIC_ALREADY_EXISTS = 36
+TOPICS_LISTED_S = 10.0
+"""How long created topics may take to show in the broker's metadata (KRaft propagates the
+creation asynchronously: a listing right after it can miss them)."""
 _WEEK_MS = str(7 * 24 * 3600 * 1000)
 
 
@@ -72,14 +78,34 @@ async def ensure_topics(settings: Settings) -> list[str]:
         if missing:
             # Another process may create them between our list and create: that is fine.
             with contextlib.suppress(TopicAlreadyExistsError):
-                await admin.create_topics(missing)
-            absent = {t.name for t in missing} - set(await admin.list_topics())
-            if absent:
-                raise KafkaError(f"topics were not created: {', '.join(sorted(absent))}")
+                _check_created(await admin.create_topics(missing))
+            await _until_listed(admin, {t.name for t in missing})
             log.info(kv("kafka_topics_created", topics=",".join(t.name for t in missing)))
         return [t.name for t in missing]
     finally:
         await admin.close()
+
+
+def _check_created(response: Any) -> None:
+    """A topic the broker refused to create (a replication factor above its brokers, say)."""
+    for topic, code, *message in getattr(response, "topic_errors", []):
+        if code not in (0, _TOPIC_ALREADY_EXISTS):
+            why = message[0] if message and message[0] else f"error code {code}"
+            raise KafkaError(f"topic {topic} was not created: {why}")
+
+
+async def _until_listed(admin: AIOKafkaAdminClient, names: set[str]) -> None:
+    """Wait, bounded, until the broker's metadata lists every topic of `names`."""
+    deadline = time.monotonic() + TOPICS_LISTED_S
+    pause = 0.05
+    while absent := names - set(await admin.list_topics()):
+        if time.monotonic() >= deadline:
+            raise KafkaError(
+                f"topics created but not listed after {TOPICS_LISTED_S:g} s: "
+                + ", ".join(sorted(absent))
+            )
+        await asyncio.sleep(pause)
+        pause = min(1.0, pause * 2)
 
 
 def make_admin(settings: Settings) -> AIOKafkaAdminClient:

@@ -15,12 +15,12 @@ import pytest
 from ingest.models import Alert, RoomState
 from tests.support.kafka import read_topics
 from tests.support.mqtt import Collector, publish
-from tests.support.pipeline import clock_env, replay_clock
+from tests.support.pipeline import SESSION_CLOCK, clock_env
 from tests.support.processes import Command
 
 pytestmark = pytest.mark.integration
 
-CLOCK = replay_clock()
+CLOCK = SESSION_CLOCK
 ROOM = "f2-meeting-a"  # capacity 20; limit 10 at "transition", 20 at "normal"
 QUALITY_ROOM = "f2-meeting-b"  # limit 6: the counts below never alert on capacity
 

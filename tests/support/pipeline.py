@@ -33,7 +33,7 @@ class Pipeline:
         /,
         **settings: str,
     ) -> None:
-        self.clock = clock or replay_clock()
+        self.clock = clock or SESSION_CLOCK
         self.tag = uuid.uuid4().hex[:8]
         self.prefix = f"t{self.tag}/occupancy"
         self.topics = f"t{self.tag}"
@@ -96,3 +96,9 @@ def replay_clock(starts: datetime = MONDAY_MORNING, speed: float = 1.0) -> Repla
 def clock_env(clock: ReplayClock) -> dict[str, str]:
     """The settings that put a process on `clock`."""
     return {"OCC_CLOCK": clock.spec, "OCC_CLOCK_ANCHOR": clock.anchor.isoformat()}
+
+
+SESSION_CLOCK = replay_clock()
+"""The clock of every pipeline that does not bring its own, anchored once per test session:
+helpers that stamp messages for several modules' pipelines (`tests.processors.test_worker.door`)
+agree with all of them."""
