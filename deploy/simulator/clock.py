@@ -1,13 +1,16 @@
-"""Simulated time: which day and hours are simulated, and how they map onto the wall clock.
+"""Simulated time: which day and hours are simulated, and how they map onto real time.
 
 A simulated day is `start`–`end` of one date, in each building's own local time (07:30 in
-Makassar is an hour before 07:30 in Jakarta). Published at `speed`, the message due at the
-simulated instant `t` leaves `(t - first) / speed` seconds after the run began, carrying
-`t` as its `ts`. The pipeline rejects timestamps more than five minutes ahead of its clock,
-so a run must never get ahead of the wall clock: the simulated day has to be over by the
-time the run is. That is why the default date is the latest day with someone scheduled in
-the office whose compressed run ends no later than now plus its duration — usually the
-previous work day, or today when run in the evening.
+Makassar is an hour before 07:30 in Jakarta).
+
+On a replay clock (`OCC_CLOCK=replay:…`, shared with the bridge and the workers) the day is
+the clock's, and a message due at the simulated instant `t` goes when the pipeline's clock
+reads `t`: the whole pipeline lives the simulated day. On the wall clock (a pipeline in
+production, replayed a past day into), the message due at `t` leaves `(t - first) / speed`
+seconds after the run began, carrying `t` as its `ts`; the pipeline rejects timestamps more
+than five minutes ahead of its clock, so such a run must never get ahead of the wall clock.
+That is why the default date there is the latest day with someone scheduled in the office
+whose compressed run ends no later than now plus its duration.
 """
 
 from __future__ import annotations

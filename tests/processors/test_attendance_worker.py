@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from ingest.clock import ReplayClock, wall_now
 from ingest.models import Alert, DeadLetter
 from ingest.pseudonym import Pseudonyms
 from ingest.settings import Settings
@@ -215,6 +216,99 @@ def test_on_christmas_and_its_cuti_bersama_nobody_is_absent_and_no_headcount_ale
         assert Counter(r.status for r in records) == {"holiday": employees}, day
         assert all(r.closed and r.scheduled == "holiday" for r in records)
     assert "building_headcount" not in kinds, kinds
+
+
+ONLINE = ["196903151996012001", "199108112015012003", "199105272013051005"]
+OFFLINE = ["199509062019101007", "197809152005071009", "198302052013031011"]
+"""Group A of the head office, in on Mondays: pairs that tap at the same times, at an online
+kiosk and at one that is offline and sends its taps late, saying when (`sent_at`)."""
+
+
+def test_a_kiosk_offline_for_the_morning_ends_with_the_online_kiosks_records(
+    stack_env: dict[str, str], tmp_path: Path
+) -> None:
+    monday = date(2026, 11, 23)
+
+    def at(day: date, clock: str) -> datetime:
+        return datetime.fromisoformat(f"{day.isoformat()}T{clock}:00").replace(tzinfo=WIB)
+
+    # (tapped, action) per pair; the offline kiosk sends its morning at 14:00, the afternoon's
+    # check-outs at 19:00, and the 19:30 check-out the next morning, after the day closed.
+    days = [
+        [("07:31", "check_in"), ("16:45", "check_out")],
+        [("09:40", "check_in"), ("17:50", "check_out")],
+        [("08:05", "check_in"), ("19:30", "check_out")],
+    ]
+
+    def offline_sends(tapped: str) -> datetime:
+        if tapped < "14:00":
+            return at(monday, "14:00")
+        if tapped < "19:00":
+            return at(monday, "19:00")
+        return at(monday + timedelta(days=1), "08:00")
+
+    sends: list[tuple[datetime, str, bytes]] = []
+    for n, (online, offline, taps) in enumerate(zip(ONLINE, OFFLINE, days, strict=True)):
+        for k, (tapped, action) in enumerate(taps):
+            ts = at(monday, tapped)
+            for who, kiosk, sent in (
+                (online, "kiosk-main", ts),
+                (offline, "kiosk-east", offline_sends(tapped)),
+            ):
+                body = {"event_id": f"{kiosk}-{n}-{k}", "ts": ts.isoformat(),
+                        "employee_id": who, "action": action}  # fmt: skip
+                if sent > ts:
+                    body["sent_at"] = sent.isoformat()
+                sends.append((sent, kiosk, json.dumps(body).encode()))
+    sends.sort(key=lambda s: s[0])
+    # 07:00 Monday to past 08:00 Tuesday in about 50 s, once the worker is up.
+    clock = ReplayClock(at(monday, "07:00"), 1800, wall_now() + timedelta(seconds=20))
+    pipeline = Pipeline(
+        stack_env,
+        tmp_path,
+        clock,
+        OCC_ROSTER_FILE=str(SAMPLE / "roster.yaml"),
+        OCC_ATTENDANCE_SINCE=monday.isoformat(),
+        OCC_ALERT_TICK_S="1",
+        OCC_BOARD_PORT="0",
+    )
+    settings = Settings(kafka_bootstrap=pipeline.bootstrap, kafka_topic_prefix=pipeline.topics)
+    try:
+        pipeline.bridge()
+        pipeline.worker()
+        for due, kiosk, payload in sends:
+            time.sleep(max(0.0, clock.seconds_until(due)))
+            topic = f"{pipeline.prefix}/hq-jakarta/kiosk/{kiosk}"
+            publish(pipeline.mqtt_url, [(topic, payload)], f"pub-{pipeline.tag}")
+        time.sleep(max(0.0, clock.seconds_until(at(monday + timedelta(days=1), "08:30"))))
+
+        def records() -> dict[str, DailyRecord]:
+            latest = asyncio.run(read_latest(settings, "attendance", DailyRecord)).values()
+            return {r.employee: r for r in latest if r.date == monday}
+
+        deadline = time.monotonic() + 60
+        while not all(
+            (r := records().get(who)) is not None and r.closed and r.last_check_out is not None
+            for who in ONLINE + OFFLINE
+        ):
+            assert time.monotonic() < deadline, records()
+            time.sleep(1)
+        got = records()
+    finally:
+        statuses = pipeline.stop_all()
+    assert all(code == 0 for code in statuses.values()), statuses
+    same = {"status", "first_check_in", "last_check_out", "time_present", "late_minutes"}
+    for online, offline in zip(ONLINE, OFFLINE, strict=True):
+        assert got[offline].model_dump(include=same) == got[online].model_dump(include=same)
+        assert "clock_skew" not in got[offline].flags and got[online].amended_at is None
+    assert [got[who].status for who in ONLINE] == ["on_time", "late", "on_time"]
+    # Only the day whose check-out came the next morning was amended, after its close.
+    late_out = got[OFFLINE[2]]
+    tuesday = monday + timedelta(days=1)
+    assert late_out.amended_at is not None
+    assert at(tuesday, "08:00") <= late_out.amended_at <= at(tuesday, "08:30")
+    assert late_out.flags == ["after_close"]
+    assert [got[who].amended_at for who in OFFLINE[:2]] == [None, None]
 
 
 def sample_employee_ids() -> list[str]:
