@@ -33,6 +33,7 @@ from ingest.settings import Settings
 from ingest.site import Site
 from processors.codec import pydantic_table
 from processors.occupancy import Occupancy
+from processors.writeback import WriteBehind
 
 _SAMPLES = 256
 """Recent (time, count) samples kept per room for the trend; process memory, rebuilt in
@@ -85,24 +86,26 @@ class CapacityAlerts:
         self.machines = pydantic_table(
             app, "capacity-alerts", CapacityMachines, settings.kafka_partitions
         )
+        self._machines: WriteBehind[CapacityMachines] = WriteBehind(
+            self.machines, occupancy.ownership
+        )
+        occupancy.tables.append(self._machines)
         self.summaries = summaries
         occupancy.state_handlers.append(self.step)
         app.timer(interval=settings.alert_tick_s)(self._tick)
 
     async def step(self, states: Sequence[RoomState]) -> None:
-        """Step each room's machines through its states in order; one table write per room."""
-        changed: dict[bytes, CapacityMachines] = {}
+        """Step each room's machines through its states in order; written back with the room."""
         sent: list[Alert] = []
         for state in states:
             self.summaries.update(state)
             key = f"{state.building}/{state.room}".encode()
-            before = changed.get(key) or self.machines.get(key) or CapacityMachines()
+            before = self._machines.get(key) or CapacityMachines()
             after, alerts = self._step_room(key, before, state)
             if after != before:
-                changed[key] = after
+                self._machines.put(key, after)
+                self._occupancy.write_back_soon()
             sent.extend(alerts)
-        for key, machines in changed.items():
-            self._occupancy.ownership.store(self.machines, key, machines)
         for alert in sent:
             await self._notifiers.send(alert)
 
@@ -186,10 +189,13 @@ class CapacityAlerts:
         now = self._clock.now()
         mine = self._occupancy.ownership.owned()
         states: list[RoomState] = []
-        for key, machines in list(self.machines.items()):
-            if not machines.open or self._occupancy.ownership.partition_of(key) not in mine:
+        for key in list(self._machines.keys()):
+            machines = self._machines.get(key)
+            if machines is None or not machines.open:
                 continue
-            count = self._occupancy.rooms.get(key)
+            if self._occupancy.ownership.partition_of(key) not in mine:
+                continue
+            count = self._occupancy.counts.get(key)
             if count is not None:
                 states.append(self._occupancy.room_state(count, now))
         await self.step(states)
@@ -197,7 +203,10 @@ class CapacityAlerts:
     async def acknowledge(self, ack: AckRecord) -> bool:
         """Acknowledge the open capacity or forecast alert `ack` names, if this worker has it."""
         mine = self._occupancy.ownership.owned()
-        for key, machines in list(self.machines.items()):
+        for key in list(self._machines.keys()):
+            machines = self._machines.get(key)
+            if machines is None:
+                continue
             for field in ("capacity", "forecast"):
                 machine: MachineState = getattr(machines, field)
                 if machine.alert is None or machine.alert.alert_id != ack.alert_id:
@@ -207,8 +216,8 @@ class CapacityAlerts:
                 info = AckInfo(by=ack.by, ts=ack.ts)
                 after, alerts = acknowledge(machine, info, ack.alert_id)
                 if after != machine:
-                    updated = machines.model_copy(update={field: after})
-                    self._occupancy.ownership.store(self.machines, key, updated)
+                    self._machines.put(key, machines.model_copy(update={field: after}))
+                    await self._occupancy.write_back()
                 for acked in alerts:
                     await self._notifiers.send(acked)
                 return True

@@ -24,6 +24,7 @@ from ingest.site import Site
 from processors.codec import pydantic_table
 from processors.occupancy import Occupancy
 from processors.occupancy_rules import Finding, RoomCount
+from processors.writeback import WriteBehind
 
 Say = Callable[[str, bool, int], str]
 """Builds an alert's message from the room's name, whether it is active, and its value."""
@@ -55,13 +56,16 @@ class DataQualityAlerts:
     ) -> None:
         self._site = site
         self._notifiers = notifiers
+        self._occupancy = occupancy
         self._ownership = occupancy.ownership
         self.rooms = pydantic_table(app, "quality-alerts", RoomQuality, settings.kafka_partitions)
+        self._rooms: WriteBehind[RoomQuality] = WriteBehind(self.rooms, occupancy.ownership)
+        occupancy.tables.append(self._rooms)
         occupancy.finding_handlers.append(self._on_finding)
         occupancy.offline_sensors = self._offline
 
     def _offline(self, key: bytes) -> frozenset[str]:
-        quality = self.rooms.get(key)
+        quality = self._rooms.get(key)
         return quality.offline if quality is not None else frozenset()
 
     async def _on_finding(self, finding: Finding, count: RoomCount) -> None:
@@ -74,13 +78,13 @@ class DataQualityAlerts:
             await self._step(finding, "count_underflow", active, below, _underflow_message)
         elif finding.kind in _PRESENCE_KINDS and finding.sensor is not None:
             key = _key(finding)
-            quality = self.rooms.get(key) or RoomQuality()
+            quality = self._rooms.get(key) or RoomQuality()
             offline = (
                 quality.offline | {finding.sensor}
                 if finding.kind == "sensor_offline"
                 else quality.offline - {finding.sensor}
             )
-            self._ownership.store(self.rooms, key, quality.model_copy(update={"offline": offline}))
+            self._put(key, quality.model_copy(update={"offline": offline}))
             await self._step(
                 finding, "sensor_offline", bool(offline), len(offline), _offline_message
             )
@@ -89,7 +93,7 @@ class DataQualityAlerts:
         self, finding: Finding, kind: AlertKind, active: bool, value: int | None, message: Say
     ) -> None:
         key = _key(finding)
-        quality = self.rooms.get(key) or RoomQuality()
+        quality = self._rooms.get(key) or RoomQuality()
         before = quality.machines.get(kind) or MachineState()
         room = self._site.room(finding.building, finding.room)
         name = room.name if room is not None else finding.room
@@ -107,16 +111,21 @@ class DataQualityAlerts:
         )
         if after != before:
             machines = {**quality.machines, kind: after}
-            self._ownership.store(
-                self.rooms, key, quality.model_copy(update={"machines": machines})
-            )
+            self._put(key, quality.model_copy(update={"machines": machines}))
         for alert in alerts:
             await self._notifiers.send(alert)
+
+    def _put(self, key: bytes, quality: RoomQuality) -> None:
+        self._rooms.put(key, quality)
+        self._occupancy.write_back_soon()
 
     async def acknowledge(self, ack: AckRecord) -> bool:
         """Acknowledge the open data-quality alert `ack` names, if a room of this worker has it."""
         mine = self._ownership.owned()
-        for key, quality in list(self.rooms.items()):
+        for key in list(self._rooms.keys()):
+            quality = self._rooms.get(key)
+            if quality is None:
+                continue
             for kind, machine in quality.machines.items():
                 alert = machine.alert
                 if alert is None or alert.alert_id != ack.alert_id:
@@ -127,9 +136,8 @@ class DataQualityAlerts:
                 after, alerts = acknowledge(machine, info, ack.alert_id)
                 if after != machine:
                     machines = {**quality.machines, kind: after}
-                    self._ownership.store(
-                        self.rooms, key, quality.model_copy(update={"machines": machines})
-                    )
+                    self._rooms.put(key, quality.model_copy(update={"machines": machines}))
+                    await self._occupancy.write_back()
                 for acked in alerts:
                     await self._notifiers.send(acked)
                 return True

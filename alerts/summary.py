@@ -41,13 +41,14 @@ class BuildingSummaries:
 
     def update(self, state: RoomState) -> None:
         """Take a room's state (from the topic, or from this worker as it sends it)."""
-        snapshot = RoomSnapshot(
+        rooms = self._rooms.setdefault(state.building, {})
+        known = rooms.get(state.room)
+        if known is not None and (known.count, known.limit) == (state.count, state.limit):
+            return
+        rooms[state.room] = RoomSnapshot(
             building=state.building, room=state.room, count=state.count, limit=state.limit
         )
-        rooms = self._rooms.setdefault(state.building, {})
-        if rooms.get(state.room) != snapshot:
-            rooms[state.room] = snapshot
-            self._dirty.add(state.building)
+        self._dirty.add(state.building)
 
     def summary(self, building: str) -> BuildingSummary:
         return building_summary(building, self._rooms.get(building, {}).values())

@@ -48,6 +48,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
+from deploy.demo.embedded import free_port
 from deploy.local.stack import default_stack
 from ingest.errors import OccupancyError
 from ingest.kafka import ensure_topics
@@ -230,6 +231,7 @@ class Crossing:
     state_s: float | None  # publish → the room's state with the new count (first hop)
     warning_s: float | None  # publish of the event to the limit → the warning alert
     resolve_s: float | None  # publish of the exit → the resolved alert
+    bridge_s: float | None = None  # publish → the bridge's stamp on it (the alert's ts)
 
 
 @dataclass
@@ -273,6 +275,7 @@ class RoomCycle:
         self._count = 0
         self.results: list[Crossing] = []
         self.error: BaseException | None = None
+        self._last_answer: Alert | None = None
 
     def run(self, tickets: Tickets, warm_up: int) -> None:
         try:
@@ -327,6 +330,8 @@ class RoomCycle:
             for i, test in enumerate((first, second)):
                 if found[i] is None and test(message):
                     found[i] = at - after
+                    if i == 1 and isinstance(message, Alert):
+                        self._last_answer = message
         return found[0], found[1]
 
     def cycle(self, *, warm_up: bool) -> Crossing:
@@ -360,10 +365,15 @@ class RoomCycle:
                 and (warning is None or m.alert_id == warning)
             )
 
+        published_at = time.time()
         t0 = self._publish(1, 0)
         # The worker sends the alert as soon as it counts the event and the room's state
         # up to OCC_WORKER_STATE_FLUSH_S later, so either may arrive first.
         state_s, latency = self._wait_both(is_state, is_answer, t0, t0 + LATE_ANSWER_S)
+        # The alert's ts is the bridge's arrival stamp of the crossing event: the first hop.
+        bridge_s = None
+        if self._last_answer is not None:
+            bridge_s = self._last_answer.ts.timestamp() - published_at
 
         t_exit = self._publish(0, self._count)
         resolve_s = self._wait(
@@ -371,7 +381,7 @@ class RoomCycle:
             t_exit,
             t_exit + RESOLVE_TIMEOUT_S,
         )
-        return Crossing(self.room, warm_up, latency, state_s, warning_s, resolve_s)
+        return Crossing(self.room, warm_up, latency, state_s, warning_s, resolve_s, bridge_s)
 
 
 # --- the pipeline ----------------------------------------------------------------------------
@@ -443,7 +453,9 @@ def _pipeline_env(settings: Settings, stack_env: dict[str, str], data_dir: Path)
         "OCC_KAFKA_TOPIC_PREFIX": settings.kafka_topic_prefix,
         "OCC_BRIDGE_CLIENT_ID": settings.bridge_client_id,
         "OCC_WORKER_DATA_DIR": str(data_dir),
-        "OCC_BOARD_PORT": "0",
+        # As in production: the web board on, attendance on.
+        "OCC_BOARD_PORT": str(free_port()),
+        "OCC_ROSTER_FILE": str(REPO_ROOT / "deploy" / "sample" / "roster.yaml"),
         # A released alert resolves at once, so every crossing opens a new one.
         "OCC_ALERT_MIN_DWELL_S": "0",
         "OCC_ALERT_HYSTERESIS": "0",
@@ -650,6 +662,7 @@ def _table(result: Result) -> Table:
         n,
         ANSWER_TIMEOUT_S,
     )
+    _row(table, "  of it: event → the bridge's stamp", [c.bridge_s for c in result.crossings], n)
     _row(table, "crossing event → room state on MQTT", [c.state_s for c in result.crossings], n)
     _row(table, "event to the limit → warning alert", [c.warning_s for c in result.crossings], n)
     _row(table, "exit to 0 → resolved alert", [c.resolve_s for c in result.crossings], n)
@@ -693,6 +706,9 @@ def main(argv: list[str] | None = None) -> int:
         type=float,
         default=10.0,
         help="stop starting crossings after this long (a worker falling behind is slow)",
+    )
+    parser.add_argument(
+        "--keep-logs", action="store_true", help="keep the bridge's and worker's logs"
     )
     args = parser.parse_args(argv)
     if args.crossings < 1 or args.background < 0:
@@ -742,7 +758,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if timeouts == 0 else 1
     finally:
         # The logs explain a failure: kept then, dropped (with the worker's tables) otherwise.
-        if clean:
+        if clean and not args.keep_logs:
             shutil.rmtree(logs, ignore_errors=True)
         else:
             progress.print(f"bridge and worker logs kept in {logs}")

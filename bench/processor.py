@@ -1,7 +1,12 @@
 """Occupancy-agent throughput (door events/s, Kafka in → room state out) beside a baseline.
 
-Run: `python bench/processor.py [--n 50000] [--repeat 1] [--profile FILE] [--no-metrics]`;
-last line JSON; exit 1 when a room's final count differs from the baseline's, 2 on error.
+Run: `python bench/processor.py [--n 50000] [--repeat 1] [--workers 1] [--profile FILE]
+[--no-metrics] [--no-board]`; last line JSON; exit 1 when a room's final count differs from
+the baseline's, 2 on error.
+
+The worker runs as in production: metrics to InfluxDB, the web board, attendance (the sample
+roster), alerts to MQTT and Kafka. `--no-metrics` and `--no-board` switch those off for
+comparison rows; `--workers 2` drains the backlog with two workers of one group.
 
 Each run gets its own random tag `bench-<tag>`: Kafka topic prefix, Faust app id
 (`bench-<tag>-workers`, which is also the worker's consumer group) and MQTT prefix
@@ -20,9 +25,10 @@ Method, per run:
    only the baseline's work (decode with the worker's codec, a dict of counts), from the
    first to the n-th event: what any Faust agent costs on this Python and this broker
    before it keeps a table or sends anything. Its ratio bounds what the worker can reach.
-4. Processor: the real worker (`python -m deploy.cli worker`) starts only now, so it drains
-   a backlog. It sends a RoomState to `<prefix>.room-state` only when a room's state
-   changes, so outputs cannot be counted 1:1 against inputs. Completion is instead read
+4. Processor: the real worker (`python -m deploy.cli worker`, or `--workers` of them in one
+   group) starts only now, so it drains a backlog. It sends a RoomState to
+   `<prefix>.room-state` only when a room's state changes, so outputs cannot be counted 1:1
+   against inputs. Completion is instead read
    from Kafka's committed offsets of the worker's group on the door partitions, polled
    every 0.25 s until they sum to `n`. Faust commits every few seconds, so that moment is
    late (shown as "commit-based"); the rate reported is
@@ -70,6 +76,7 @@ from benchkit import BenchError, clear_retained, delete_run_topics, drop_metrics
 from rich.console import Console
 from rich.table import Table
 
+from deploy.demo.embedded import free_port
 from deploy.local.stack import default_stack
 from ingest.clock import wall_now
 from ingest.errors import OccupancyError
@@ -126,6 +133,10 @@ class Run:
     @property
     def ratio(self) -> float:
         return self.processor.per_s / self.baseline.per_s
+
+    @property
+    def vs_floor(self) -> float:
+        return self.processor.per_s / self.floor_per_s
 
     @property
     def mismatched(self) -> list[str]:
@@ -346,15 +357,18 @@ async def read_states(settings: Settings) -> States:
 # --- the worker ------------------------------------------------------------------------------
 
 
-def _worker_env(settings: Settings, stack_env: dict[str, str]) -> dict[str, str]:
+def _worker_env(
+    settings: Settings, stack_env: dict[str, str], board: bool, k: int
+) -> dict[str, str]:
     env = {
         **os.environ,
         **stack_env,
         "OCC_KAFKA_TOPIC_PREFIX": settings.kafka_topic_prefix,
         "OCC_KAFKA_PARTITIONS": str(settings.kafka_partitions),
-        "OCC_WORKER_DATA_DIR": str(settings.worker_data_dir),
+        "OCC_WORKER_DATA_DIR": str(settings.worker_data_dir / f"worker-{k}"),
         "OCC_MQTT_PREFIX": settings.mqtt_prefix,
-        "OCC_BOARD_PORT": "0",  # the web board's followers are not what is measured
+        "OCC_ROSTER_FILE": str(REPO_ROOT / "deploy" / "sample" / "roster.yaml"),
+        "OCC_BOARD_PORT": str(free_port()) if board else "0",
     }
     if "OCC_INFLUX_URL" not in stack_env:  # --no-metrics
         env.pop("OCC_INFLUX_URL", None)
@@ -374,18 +388,39 @@ def _stop(process: subprocess.Popen[bytes], sig: int, timeout_s: float) -> int |
         return None
 
 
-def _profiler(pid: int, out: Path, log: Path) -> subprocess.Popen[bytes]:
+def _profiler(pid: int, out: Path, log: Path, extra: list[str]) -> subprocess.Popen[bytes]:
     py_spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     if not Path(py_spy).exists():
         raise BenchError("--profile needs py-spy (pip install py-spy)")
     with log.open("ab") as sink:
         # --nonblocking: sampling does not pause the worker, so the rate stays comparable.
         return subprocess.Popen(
-            [py_spy, "record", "--pid", str(pid), "-f", "raw", "-o", str(out), "--nonblocking"],
+            [
+                py_spy,
+                "record",
+                "--pid",
+                str(pid),
+                "-f",
+                "raw",
+                "-o",
+                str(out),
+                "--nonblocking",
+                *extra,
+            ],
             stdin=subprocess.DEVNULL,
             stdout=sink,
             stderr=subprocess.STDOUT,
         )
+
+
+@dataclass(frozen=True)
+class Options:
+    """What the worker runs with (every feature on by default)."""
+
+    board: bool = True
+    workers: int = 1
+    profile: Path | None = None
+    profile_threads: bool = False  # idle samples too, each stack under its thread
 
 
 def measure_processor(
@@ -393,32 +428,41 @@ def measure_processor(
     stack_env: dict[str, str],
     n: int,
     log_file: Path,
-    profile: Path | None,
+    options: Options,
 ) -> ProcessorRun:
     timeout_s = 120.0 + n / 200  # start-up, then far below the rate Faust manages here
+    workers: list[subprocess.Popen[bytes]] = []
     with log_file.open("ab") as out:
         started = time.time()
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "deploy.cli", "worker"],
-            cwd=REPO_ROOT,
-            env=_worker_env(settings, stack_env),
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+        for k in range(options.workers):
+            workers.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "deploy.cli", "worker"],
+                    cwd=REPO_ROOT,
+                    env=_worker_env(settings, stack_env, options.board, k),
+                    stdin=subprocess.DEVNULL,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                )
+            )
+    worker = workers[0]
     profiler: subprocess.Popen[bytes] | None = None
     try:
-        if profile is not None:
-            profiler = _profiler(worker.pid, profile, log_file.with_suffix(".py-spy.log"))
+        if options.profile is not None:
+            where = log_file.with_suffix(".py-spy.log")
+            extra = ["--idle", "--threads"] if options.profile_threads else []
+            profiler = _profiler(worker.pid, options.profile, where, extra)
         committed_at = asyncio.run(await_committed(settings, n, worker, timeout_s))
         if profiler is not None:  # SIGINT: py-spy writes its file and exits
             _stop(profiler, signal.SIGINT, PROFILER_STOP_TIMEOUT_S)
         states = asyncio.run(read_states(settings))
-        exit_code = _stop(worker, signal.SIGTERM, WORKER_STOP_TIMEOUT_S)
+        codes = [_stop(w, signal.SIGTERM, WORKER_STOP_TIMEOUT_S) for w in workers]
+        exit_code = next((c for c in codes if c != 0), 0)
     finally:
         if profiler is not None:
             _stop(profiler, signal.SIGINT, PROFILER_STOP_TIMEOUT_S)
-        _stop(worker, signal.SIGTERM, WORKER_STOP_TIMEOUT_S)  # a no-op unless something failed
+        for w in workers:  # a no-op unless something failed
+            _stop(w, signal.SIGTERM, WORKER_STOP_TIMEOUT_S)
     first_s, last_s = states.first_ms / 1000, states.last_ms / 1000
     seconds = max(last_s - first_s, 0.001)  # CreateTime has millisecond resolution
     return ProcessorRun(
@@ -474,7 +518,7 @@ def _settings(stack_env: dict[str, str], tag: str, data_dir: Path) -> Settings:
     )
 
 
-def run_once(stack_env: dict[str, str], logs: Path, k: int, n: int, profile: Path | None) -> Run:
+def run_once(stack_env: dict[str, str], logs: Path, k: int, n: int, options: Options) -> Run:
     tag = secrets.token_hex(4)  # per run: a fresh topic prefix, app id and consumer group
     data_dir = Path(tempfile.mkdtemp(prefix=f"bench-worker-{tag}-"))
     try:
@@ -492,7 +536,7 @@ def run_once(stack_env: dict[str, str], logs: Path, k: int, n: int, profile: Pat
         floor = measure_floor(settings, n, logs / f"floor-{k}-{tag}.log")
         progress.print("  processor: the worker drains the backlog")
         processor = measure_processor(
-            settings, stack_env, n, logs / f"worker-{k}-{tag}.log", profile
+            settings, stack_env, n, logs / f"worker-{k}-{tag}.log", options
         )
         return Run(tag, base, processor, floor)
     finally:
@@ -509,13 +553,13 @@ def run_once(stack_env: dict[str, str], logs: Path, k: int, n: int, profile: Pat
 
 
 def _tables(runs: list[Run], n: int) -> tuple[Table, Table]:
-    throughput = Table(title=f"Draining {n} door records: occupancy worker vs. plain aiokafka")
-    for column in ("run", "path", "events", "seconds", "events/s", "ratio"):
+    throughput = Table(title=f"Draining {n} door records: occupancy worker vs. bare Faust")
+    for column in ("run", "path", "events", "seconds", "events/s", "ratio", "vs floor"):
         throughput.add_column(column, justify="left" if column in {"run", "path"} else "right")
     for k, run in enumerate(runs, 1):
         b, p = run.baseline, run.processor
         throughput.add_row(
-            str(k), "aiokafka getmany", str(b.events), f"{b.seconds:.2f}", f"{b.per_s:,.0f}", ""
+            str(k), "aiokafka getmany", str(b.events), f"{b.seconds:.2f}", f"{b.per_s:,.0f}", "", ""
         )
         throughput.add_row(
             str(k),
@@ -524,14 +568,16 @@ def _tables(runs: list[Run], n: int) -> tuple[Table, Table]:
             "",
             f"{run.floor_per_s:,.0f}",
             f"{run.floor_ratio:.3f}",
+            "1",
         )
         throughput.add_row(
             str(k),
-            "worker (occupancy agent)",
+            "worker",
             str(p.events),
             f"{p.seconds:.2f}",
             f"{p.per_s:,.0f}",
             f"{run.ratio:.3f}",
+            f"{run.vs_floor:.3f}",
             end_section=True,
         )
     if len(runs) > 1:
@@ -539,7 +585,7 @@ def _tables(runs: list[Run], n: int) -> tuple[Table, Table]:
         proc = statistics.median(r.processor.per_s for r in runs)
         ratio = statistics.median(r.ratio for r in runs)
         floor = statistics.median(r.floor_per_s for r in runs)
-        throughput.add_row("median", "aiokafka getmany", "", "", f"{base:,.0f}", "")
+        throughput.add_row("median", "aiokafka getmany", "", "", f"{base:,.0f}", "", "")
         throughput.add_row(
             "median",
             "bare Faust agent, same work",
@@ -547,9 +593,11 @@ def _tables(runs: list[Run], n: int) -> tuple[Table, Table]:
             "",
             f"{floor:,.0f}",
             f"{statistics.median(r.floor_ratio for r in runs):.3f}",
+            "1",
         )
+        vs_floor = statistics.median(r.vs_floor for r in runs)
         throughput.add_row(
-            "median", "worker (occupancy agent)", "", "", f"{proc:,.0f}", f"{ratio:.3f}"
+            "median", "worker", "", "", f"{proc:,.0f}", f"{ratio:.3f}", f"{vs_floor:.3f}"
         )
 
     checks = Table(title="Worker checks")
@@ -594,14 +642,31 @@ def main(argv: list[str] | None = None) -> int:
         help="py-spy raw (collapsed) profile of the worker, written here (last run's)",
     )
     parser.add_argument(
+        "--profile-threads",
+        action="store_true",
+        help="with --profile: idle samples too, each stack under its thread's name",
+    )
+    parser.add_argument(
+        "--workers", type=int, default=1, help="workers of one group draining the backlog"
+    )
+    parser.add_argument(
+        "--no-board", action="store_true", help="run the worker without its web board"
+    )
+    parser.add_argument(
         "--no-metrics",
         action="store_true",
         help="run the worker without InfluxDB metrics (by default they go to a database of "
         "the bench's own, dropped afterwards)",
     )
     args = parser.parse_args(argv)
-    if args.n < 2 or args.repeat < 1:
-        parser.error("--n must be at least 2 and --repeat at least 1")
+    if args.n < 2 or args.repeat < 1 or args.workers < 1:
+        parser.error("--n must be at least 2, --repeat and --workers at least 1")
+    options = Options(
+        board=not args.no_board,
+        workers=args.workers,
+        profile=args.profile,
+        profile_threads=args.profile_threads,
+    )
     signal.signal(signal.SIGTERM, _raise_on_sigterm)
 
     stack = default_stack()
@@ -618,7 +683,7 @@ def main(argv: list[str] | None = None) -> int:
                     stack_env |= metrics_env(stack_env, tag)
                 try:
                     runs = [
-                        run_once(stack_env, logs, k, args.n, args.profile)
+                        run_once(stack_env, logs, k, args.n, options)
                         for k in range(1, args.repeat + 1)
                     ]
                 finally:
@@ -646,7 +711,11 @@ def main(argv: list[str] | None = None) -> int:
             "n": args.n,
             "faust_floor_per_s": round(statistics.median(r.floor_per_s for r in runs), 1),
             "faust_floor_ratio": round(statistics.median(r.floor_ratio for r in runs), 4),
+            "worker_vs_floor": round(statistics.median(r.vs_floor for r in runs), 4),
             "metrics": not args.no_metrics,
+            "board": options.board,
+            "attendance": True,
+            "workers": options.workers,
         }
         print(json.dumps(summary))
         return 0 if matched else 1

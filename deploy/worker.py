@@ -202,7 +202,7 @@ class Workers:
 
     async def _stop_channels(self, app: Any, /, *args: Any, **kwargs: Any) -> None:
         # Deliver what the channels still hold before the producer goes.
-        await self.occupancy.flush_states()
+        await self.occupancy.write_back()
         await self.notifiers.stop()
         await self.producer.stop()
         if self.pipeline_metrics is not None:

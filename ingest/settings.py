@@ -73,7 +73,8 @@ class Settings(BaseSettings):
     worker_data_dir: Path = Path(".run/worker")
     worker_store: Annotated[str, Field(pattern=r"^(auto|memory|rocksdb)$")] = "auto"
     worker_session_timeout_s: Annotated[float, Field(ge=6, le=300)] = 10.0
-    worker_state_flush_s: Annotated[float, Field(gt=0, le=5)] = 0.01
+    # How long room states and table writes are gathered: a room's latest state per interval.
+    worker_state_flush_s: Annotated[float, Field(gt=0, le=5)] = 0.05
     worker_stall_s: Annotated[float, Field(ge=0)] = 120.0  # 0: no stall watchdog
     max_dwell_h: Annotated[float, Field(gt=0)] = 12.0
     sensor_offline_after_s: Annotated[float, Field(gt=0)] = 300.0

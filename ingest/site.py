@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import time
 from decimal import ROUND_FLOOR, Decimal
 from pathlib import Path
@@ -126,6 +127,9 @@ class Site(_SiteModel):
     _sensors: dict[tuple[str, str], Sensor] = PrivateAttr(default_factory=dict)
     _kiosks: set[tuple[str, str]] = PrivateAttr(default_factory=set)
     _buildings: dict[str, Building] = PrivateAttr(default_factory=dict)
+    # Limits are asked for on every door event: computed (in Decimal) once, at load, for each
+    # kind and size of room under each level.
+    _limits: dict[tuple[str, int, str], int] = PrivateAttr(default_factory=dict)
 
     def model_post_init(self, context: Any, /) -> None:
         for b in self.buildings:
@@ -133,6 +137,13 @@ class Site(_SiteModel):
             self._rooms.update({(b.id, r.id): r for r in b.rooms})
             self._sensors.update({(b.id, s.id): s for s in b.sensors})
             self._kiosks.update((b.id, k.id) for k in b.kiosks)
+        sizes = {(r.type, r.capacity) for b in self.buildings for r in b.rooms}
+        for level in self.policy.levels:
+            for kind, capacity in sizes:
+                with contextlib.suppress(KeyError):  # a level without the type: check_site says
+                    ratio = self.policy.ratio(level, kind)
+                    limit = int((capacity * ratio).to_integral_value(rounding=ROUND_FLOOR))
+                    self._limits[(kind, capacity, level)] = limit
 
     def building(self, building: str) -> Building | None:
         return self._buildings.get(building)
@@ -150,8 +161,12 @@ class Site(_SiteModel):
         """Explicit room limit, else floor(capacity × ratio of the level for the room type)."""
         if room.limit is not None:
             return room.limit
-        ratio = self.policy.ratio(level or self.policy.active, room.type)
-        return int((room.capacity * ratio).to_integral_value(rounding=ROUND_FLOOR))
+        level = level or self.policy.active
+        limit = self._limits.get((room.type, room.capacity, level))
+        if limit is None:  # a room that is not the site's own
+            ratio = self.policy.ratio(level, room.type)
+            limit = int((room.capacity * ratio).to_integral_value(rounding=ROUND_FLOOR))
+        return limit
 
     def resolved(self, level: str | None = None) -> dict[str, Any]:
         """The site as tools read it: every room with its limit under `level` (default active)."""

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import importlib.util
+from typing import Any
 
 import faust
+from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types.auth import CredentialsT
 
 from ingest.kafka import kafka_security
@@ -18,8 +20,38 @@ def store_url(settings: Settings) -> str:
     return f"{settings.worker_store}://"
 
 
+FETCH_MAX_WAIT_MS = 100
+"""How long the broker may hold a fetch of the workers' consumer that finds no new records.
+
+Faust hard-codes 1,500 ms. aiokafka keeps one fetch in flight per broker and leaves out of
+it the partitions whose records are still being processed, so while door events were
+buffered, the fetch in flight asked only for the quiet partitions (kiosk taps, in the small
+hours all of them) and the broker held it for 1.5 s: every second or two the door events
+stopped for about a second, and alerts came that late (seen at 500 and 1,000 events/s)."""
+
+
+class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
+    def _create_worker_consumer(self, transport: Any) -> Any:
+        consumer = super()._create_worker_consumer(transport)
+        consumer._fetch_max_wait_ms = FETCH_MAX_WAIT_MS  # read when the consumer starts
+        return consumer
+
+
+class _Consumer(faust_aiokafka.Consumer):
+    def _new_consumer_thread(self) -> _ConsumerThread:
+        return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+
 def build_app(settings: Settings) -> faust.App:
     """Workers started with the same settings join one consumer group and share partitions."""
+    app = _app(settings)
+    # This app's transport only (the attribute is the class's default for every transport).
+    transport: Any = app.transport
+    transport.Consumer = _Consumer
+    return app
+
+
+def _app(settings: Settings) -> faust.App:
     return faust.App(
         f"{settings.kafka_topic_prefix}-workers",
         broker=[f"kafka://{server.strip()}" for server in settings.kafka_bootstrap.split(",")],
@@ -32,6 +64,10 @@ def build_app(settings: Settings) -> faust.App:
         # state is idempotent by sensor seq, so at-least-once redelivery changes nothing.
         processing_guarantee="at_least_once",
         producer_acks=-1,
+        # Faust's default (no linger, 16 KiB batches) sent one produce request per changelog
+        # record and room state: a tenth of the worker's time went into socket writes.
+        producer_linger=settings.kafka_linger_ms / 1000,
+        producer_max_batch_size=256 * 1024,
         # A worker that dies without saying goodbye holds its partitions until its session
         # times out; Faust's 60 s default would stall its rooms for a minute.
         broker_session_timeout=settings.worker_session_timeout_s,

@@ -32,8 +32,9 @@ LEVELS = {"open": 0, "warning": 1, "full": 2, "over": 3}
 
 
 class RoomMetrics:
-    """`room_occupancy`: every change of a room's state, and every room of the site this
-    worker holds each `OCC_METRICS_HEARTBEAT_S`, so panels have no gaps."""
+    """`room_occupancy`: a room's latest state as the worker sends it (at most once per
+    `OCC_WORKER_STATE_FLUSH_S`), and every room of the site this worker holds each
+    `OCC_METRICS_HEARTBEAT_S`, so panels have no gaps."""
 
     def __init__(
         self, app: faust.App, settings: Settings, site: Site, occupancy: Occupancy, sink: Sink
@@ -45,10 +46,10 @@ class RoomMetrics:
         # The cumulative entered/exited at each room's last point: `entries`/`exits` are the
         # growth since (a room first seen here starts from what it has).
         self._flows: dict[tuple[str, str], tuple[int, int]] = {}
-        occupancy.state_handlers.append(self.on_states)
+        occupancy.sent_handlers.append(self.on_states)
         app.timer(interval=settings.metrics_heartbeat_s)(self.heartbeat)
 
-    async def on_states(self, states: list[RoomState]) -> None:
+    def on_states(self, states: list[RoomState]) -> None:
         for state in states:
             self.write(state)
 

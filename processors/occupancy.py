@@ -1,6 +1,9 @@
 """Occupancy per room: the door-event agent, its table, and room states out to Kafka and MQTT.
 
-The agent stays thin: decode (the codec), call `occupancy_rules.apply_door`, store, emit.
+The agent stays thin: decode (the codec), call `occupancy_rules.apply_door`, keep, emit.
+What it keeps (the rooms, and the alert machines' tables registered in `tables`) is written
+back to the tables, and the changed room states sent, at most `OCC_WORKER_STATE_FLUSH_S`
+later; its events are acknowledged only after the write-back that covers them.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import faust
 
@@ -24,6 +27,7 @@ from processors.occupancy_rules import Finding, RoomCount, apply_door, status_of
 from processors.ownership import Ownership
 from processors.policy import PolicyFollower
 from processors.publisher import MqttPublisher
+from processors.writeback import WriteBehind
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +39,9 @@ StateHandler = Callable[[list[RoomState]], Awaitable[None]]
 
 OfflineSensors = Callable[[bytes], frozenset[str]]
 """The sensors of a room (by key) already reported offline; kept by whoever alerts on it."""
+
+MAX_UNACKED = 2000
+"""Events applied but not yet written back: past this, the agent writes back before more."""
 
 
 class Occupancy:
@@ -56,14 +63,18 @@ class Occupancy:
         self._max_dwell = timedelta(hours=settings.max_dwell_h)
         self._offline_after = timedelta(seconds=settings.sensor_offline_after_s)
         self._last: dict[tuple[str, str], tuple[int, int]] = {}
-        self._counts: dict[bytes, RoomCount] = {}
         self._pending: dict[tuple[str, str], RoomState] = {}
         self._flush: asyncio.TimerHandle | None = None
         self._flushing: set[asyncio.Task[None]] = set()
+        self._writing = asyncio.Lock()
+        self._unacked: list[faust.EventT[DoorRecord]] = []
+        self._acker: faust.StreamT[DoorRecord] | None = None
         self.counters: Counter[str] = Counter()
         """Door records applied (`events`) and findings by kind, since the worker started."""
         self.finding_handlers: list[FindingHandler] = []
         self.state_handlers: list[StateHandler] = []
+        self.sent_handlers: list[Callable[[list[RoomState]], None]] = []
+        """Called with the states each flush sends: a room's latest, once per interval."""
         self.offline_sensors: OfflineSensors = lambda key: frozenset()
         self.door_topic = app.topic(
             settings.kafka_topic("door"),
@@ -77,48 +88,51 @@ class Occupancy:
         )
         self.rooms = pydantic_table(app, "rooms", RoomCount, settings.kafka_partitions)
         self.ownership = Ownership(app, self.door_topic.get_topic_name(), settings.kafka_partitions)
+        self.counts: WriteBehind[RoomCount] = WriteBehind(self.rooms, self.ownership)
+        self.tables: list[WriteBehind[Any]] = [self.counts]
+        """Tables written back with the rooms; the alert machines register theirs here."""
         # concurrency=1: with more, Faust can commit offsets past events still in flight
         # (faust-streaming issue 606) and lose them on a restart.
         app.agent(self.door_topic, name="occupancy", concurrency=1)(self._count)
         app.timer(interval=settings.alert_tick_s)(self._tick)
+        app.on_partitions_revoked.connect(self._before_handing_over)
         app.on_partitions_assigned.connect(self._forget_last)
 
     async def _count(self, stream: faust.StreamT[DoorRecord]) -> None:
-        # One event at a time through Faust's own acknowledgement path. Batching with
-        # `take_events` was measured no faster here (the worker waited on Faust's buffer) and
-        # once lost an event in the two-worker fault test; the takeover stall in the README's
-        # known issues happens either way.
-        async for record in stream:
-            await self.apply(record)
+        # One event at a time (concurrency 1), acknowledged by hand after the write-back that
+        # covers it. Batching with `take_events` was measured no faster here (the worker
+        # waited on Faust's buffer) and once lost an event in the two-worker fault test.
+        # `noack` is on faust.Stream, not on its StreamT protocol.
+        events: faust.StreamT[DoorRecord] = cast(Any, stream).noack()
+        self._acker = events
+        async for event in events.events():
+            await self.apply(event.value)
+            self._unacked.append(event)
+            if len(self._unacked) >= MAX_UNACKED:
+                await self.write_back()
+            else:
+                self.write_back_soon()
+
+    async def _before_handing_over(self, app: Any, /, *args: Any, **kwargs: Any) -> None:
+        # What this worker holds goes to the tables before another worker restores them.
+        await self.write_back()
 
     async def _forget_last(self, app: Any, /, *args: Any, **kwargs: Any) -> None:
         # A room that comes back after another worker held it may have changed meanwhile:
-        # its next state is sent whatever this worker sent before.
+        # its next state is sent whatever this worker sent before, read again from its table.
         self._last.clear()
-        self._counts.clear()
+        for table in self.tables:
+            table.forget()
 
     def counted(self, building: str, room: str) -> RoomCount:
         """A room's count as this worker holds it (zero for a room never counted)."""
-        return self._count_of(f"{building}/{room}".encode()) or RoomCount(
+        return self.counts.get(f"{building}/{room}".encode()) or RoomCount(
             building=building, room=room
         )
 
-    def _count_of(self, key: bytes) -> RoomCount | None:
-        # Reading the table decodes the room from its store on every door event; the rooms
-        # this worker holds are kept decoded as it writes them (dropped on every rebalance).
-        count = self._counts.get(key)
-        if count is None:
-            count = self.rooms.get(key)
-            if count is not None:
-                self._counts[key] = count
-        return count
-
     def _put(self, key: bytes, count: RoomCount) -> None:
-        self._counts[key] = count
-        if faust.current_event() is not None:
-            self.rooms[key] = count  # inside the agent: the event's partition is the room's
-        else:
-            self.ownership.store(self.rooms, key, count)
+        self.counts.put(key, count)
+        self.write_back_soon()
 
     async def apply(self, record: DoorRecord) -> None:
         """Count one door record: table write, findings, then the state change if any."""
@@ -128,7 +142,7 @@ class Occupancy:
             return
         self.counters["events"] += 1
         key = record.key.encode()
-        before = self._count_of(key) or RoomCount(building=record.building, room=record.room)
+        before = self.counts.get(key) or RoomCount(building=record.building, room=record.room)
         after, findings = apply_door(before, record, building, self._max_dwell)
         if after != before:
             self._put(key, after)
@@ -142,9 +156,12 @@ class Occupancy:
         noticed: list[tuple[Finding, RoomCount]] = []
         changes: list[RoomState] = []
         mine = self.ownership.owned()
-        for key, before in list(self.rooms.items()):
-            building = self._site.building(before.building)
-            if building is None or self.ownership.partition_of(key) not in mine:
+        for key in list(self.counts.keys()):
+            if self.ownership.partition_of(key) not in mine:
+                continue
+            before = self.counts.get(key)
+            building = self._site.building(before.building) if before is not None else None
+            if before is None or building is None:
                 continue
             offline = self.offline_sensors(key)
             after, findings = tick(
@@ -164,8 +181,9 @@ class Occupancy:
         now = self._clock.now()
         mine = self.ownership.owned()
         changes: list[RoomState] = []
-        for key, count in list(self.rooms.items()):
-            if self.ownership.partition_of(key) in mine:
+        for key in list(self.counts.keys()):
+            count = self.counts.get(key)
+            if count is not None and self.ownership.partition_of(key) in mine:
                 state = self._if_changed(count, now)
                 if state is not None:
                     changes.append(state)
@@ -201,6 +219,10 @@ class Occupancy:
             await handle(changes)
         for state in changes:
             self._pending[(state.building, state.room)] = state
+        self.write_back_soon()
+
+    def write_back_soon(self) -> None:
+        """Write back, and send the pending states, at most OCC_WORKER_STATE_FLUSH_S from now."""
         if self._flush is None:
             self._flush = asyncio.get_running_loop().call_later(
                 self._settings.worker_state_flush_s, self._flush_soon
@@ -208,13 +230,27 @@ class Occupancy:
 
     def _flush_soon(self) -> None:
         self._flush = None
-        task = asyncio.get_running_loop().create_task(self.flush_states())
+        task = asyncio.get_running_loop().create_task(self.write_back())
         self._flushing.add(task)
         task.add_done_callback(self._flushing.discard)
+
+    async def write_back(self) -> None:
+        """Write every changed table value once, send the pending room states, then
+        acknowledge the events this covers (their offsets may be committed from now on)."""
+        async with self._writing:
+            events, self._unacked = self._unacked, []
+            for table in self.tables:
+                table.flush()
+            await self.flush_states()
+            if self._acker is not None:
+                for event in events:
+                    await self._acker.ack(event)
 
     async def flush_states(self) -> None:
         """Send the pending room states (the latest per room) to Kafka and, retained, MQTT."""
         pending, self._pending = self._pending, {}
+        for handle in self.sent_handlers:
+            handle(list(pending.values()))
         for state in pending.values():
             await self.state_topic.send(key=f"{state.building}/{state.room}".encode(), value=state)
             self._publisher.publish(
@@ -233,7 +269,8 @@ class Occupancy:
         """The public state of a room under the policy level in force."""
         room = self._site_room(count)
         limit = self._site.limit(room, self._policy.level)
-        return RoomState(
+        # Built from values already checked (the site, the rules): no validation per event.
+        return RoomState.model_construct(
             building=count.building,
             room=count.room,
             count=count.count,

@@ -47,11 +47,15 @@ class Ownership:
         self._app = app
         self._topic = topic
         self._partitions = partitions
+        self._known: dict[tuple[bytes, int], int] = {}
 
     def partition_of(self, key: bytes) -> int:
         """The partition Kafka's default partitioner gives `key` (what every producer uses)."""
-        every = list(range(self._app.consumer.topic_partitions(self._topic) or self._partitions))
-        partition: int = _partitioner(key, every, every)
+        count = self._app.consumer.topic_partitions(self._topic) or self._partitions
+        partition = self._known.get((key, count))
+        if partition is None:
+            every = list(range(count))
+            partition = self._known[(key, count)] = _partitioner(key, every, every)
         return partition
 
     def owned(self) -> set[int]:
