@@ -22,6 +22,8 @@ log = logging.getLogger(__name__)
 
 _COMPACTED = {"cleanup.policy": "compact"}
 _TOPIC_ALREADY_EXISTS = 36
+AUDIT_RETENTION_DAYS = 400
+"""Over a year: an audit of the last twelve months can always be read back whole."""
 TOPICS_LISTED_S = 10.0
 """How long created topics may take to show in the broker's metadata (KRaft propagates the
 creation asynchronously: a listing right after it can miss them)."""
@@ -52,6 +54,12 @@ TOPICS = (
     TopicSpec("presence", config=_COMPACTED),
     # One partition: policy changes and room edits must be read in the order written.
     TopicSpec("config", partitioned=False, config=_COMPACTED),
+    # Who did what (ingest/audit.py): one partition, so the trail reads in the order written.
+    TopicSpec(
+        "audit",
+        partitioned=False,
+        config={"retention.ms": str(AUDIT_RETENTION_DAYS * 24 * 3600 * 1000)},
+    ),
 )
 
 
