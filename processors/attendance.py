@@ -220,6 +220,7 @@ class Attendance:
 
     def __init__(self, app: faust.App, settings: Settings, site: Site, roster: Roster) -> None:
         check_retention(settings)
+        self._app = app
         self._settings = settings
         self._clock = settings.pipeline_clock
         self._site = site
@@ -328,12 +329,16 @@ class Attendance:
             return
         now = self._clock.now()
         for employee in self._roster.employees:
+            if self._app.should_stop:  # a SIGTERM meanwhile: the producer is going away
+                return
             key = employee.id.encode()
             if self.ownership.partition_of(key) not in mine:
                 continue
             async with self._step:
                 await self._close(key, employee, now)
         for key in [k for k in self.employees if self._roster.employee(k.decode()) is None]:
+            if self._app.should_stop:
+                return
             if self.ownership.partition_of(key) in mine:
                 async with self._step:
                     await self._forget(key, now)
