@@ -7,6 +7,8 @@ from datetime import datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict
 
+from ingest.limits import is_over
+
 DEFAULT_WINDOW = timedelta(minutes=10)
 
 
@@ -42,7 +44,7 @@ def capacity_forecast(
     newest_at, newest_count = ordered[-1]
     recent = [(t, c) for t, c in ordered if newest_at - t <= window]
     slope = _slope_per_minute(newest_at, recent)
-    if newest_count > limit or slope <= 0:
+    if is_over(newest_count, limit) or slope <= 0:
         return Forecast(crossing_at=None, slope_per_min=slope)
     crossing_at = newest_at + timedelta(minutes=(limit + 1 - newest_count) / slope)
     if crossing_at - newest_at > horizon:
@@ -82,7 +84,7 @@ def forecast_active(
     if not samples or horizon <= timedelta(0):
         return False, forecast
     newest_at, newest_count = max(samples, key=lambda sample: sample[0])
-    if newest_count > limit:
+    if is_over(newest_count, limit):
         return False, forecast
     if was_active:
         return forecast.slope_per_min > 0, forecast

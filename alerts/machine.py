@@ -5,7 +5,6 @@ One `MachineState` per (building, room, kind) keeps at most one open alert for t
 
 from __future__ import annotations
 
-import math
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -14,6 +13,7 @@ from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from ingest.limits import WarnRatio, is_over, warn_level
 from ingest.models import AckInfo, Alert, AlertKind, Identifier, Severity
 
 AlertIdFactory = Callable[[], str]
@@ -31,7 +31,7 @@ class _Frozen(BaseModel):
 class AlertPolicy(_Frozen):
     """How eagerly capacity alerts open, escalate, remind and resolve."""
 
-    warn_ratio: Annotated[float, Field(gt=0, le=1)] = 0.8
+    warn_ratio: WarnRatio = 0.8
     # Over the limit must hold this long before it is critical (0: at once).
     debounce: Annotated[timedelta, Field(ge=timedelta(0))] = timedelta(0)
     # People under a level the count must fall before that level is released.
@@ -58,12 +58,6 @@ class MachineState(_Frozen):
 Step = tuple[MachineState, list[Alert]]
 
 
-def warn_level(limit: int, warn_ratio: float) -> int:
-    """The smallest count that warns: ceil(ratio × limit), at least 1 (empty rooms never warn)."""
-    # Rounding first keeps 0.7 × 10 = 7.000000000000001 from becoming 8.
-    return max(1, math.ceil(round(warn_ratio * limit, 6)))
-
-
 def capacity_step(
     state: MachineState,
     *,
@@ -86,7 +80,7 @@ def capacity_step(
     `reminder_every`. `room_name` (default: the id) is what the messages call the room.
     """
     warn = warn_level(limit, policy.warn_ratio)
-    pending_since = (state.pending_since or now) if count > limit else None
+    pending_since = (state.pending_since or now) if is_over(count, limit) else None
     held_over = pending_since is not None and now - pending_since >= policy.debounce
     reading = _Reading(count, limit, now, room_name or room, warn, pending_since, held_over)
     if state.alert is not None:
@@ -249,6 +243,6 @@ def building_summary(building: str, rooms: Iterable[RoomSnapshot]) -> BuildingSu
     mine = [r for r in rooms if r.building == building]
     return BuildingSummary(
         building=building,
-        rooms_over_limit=sorted(r.room for r in mine if r.count > r.limit),
+        rooms_over_limit=sorted(r.room for r in mine if is_over(r.count, r.limit)),
         headcount=sum(r.count for r in mine),
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from datetime import time
-from decimal import ROUND_FLOOR, Decimal
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -20,6 +20,7 @@ from pydantic import (
 )
 
 from ingest.errors import ConfigError
+from ingest.limits import WarnRatio, limit_of
 from ingest.models import IDENTIFIER_PATTERN
 from ingest.topics import RESERVED_ROOM_IDS
 from ingest.yamlfile import Location, YamlDocument
@@ -103,7 +104,7 @@ LevelRatios = (
 
 class Policy(_SiteModel):
     active: Identifier
-    warn_ratio: Annotated[float, Field(gt=0, lt=1)] = 0.8
+    warn_ratio: WarnRatio = 0.8
     levels: Annotated[dict[Identifier, LevelRatios], Field(min_length=1)]
 
     def ratio(self, level: str, room_type: RoomType) -> Decimal:
@@ -142,7 +143,7 @@ class Site(_SiteModel):
             for kind, capacity in sizes:
                 with contextlib.suppress(KeyError):  # a level without the type: check_site says
                     ratio = self.policy.ratio(level, kind)
-                    limit = int((capacity * ratio).to_integral_value(rounding=ROUND_FLOOR))
+                    limit = limit_of(capacity, ratio)
                     self._limits[(kind, capacity, level)] = limit
 
     def building(self, building: str) -> Building | None:
@@ -165,7 +166,7 @@ class Site(_SiteModel):
         limit = self._limits.get((room.type, room.capacity, level))
         if limit is None:  # a room that is not the site's own
             ratio = self.policy.ratio(level, room.type)
-            limit = int((room.capacity * ratio).to_integral_value(rounding=ROUND_FLOOR))
+            limit = limit_of(room.capacity, ratio)
         return limit
 
     def resolved(self, level: str | None = None) -> dict[str, Any]:

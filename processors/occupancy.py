@@ -17,13 +17,14 @@ from typing import Any, cast
 
 import faust
 
+from ingest.limits import status_of
 from ingest.logs import kv
 from ingest.models import DoorRecord, RoomState
 from ingest.settings import Settings
 from ingest.site import Room, Site
 from ingest.topics import StateTopic
 from processors.codec import codec_for, pydantic_table
-from processors.occupancy_rules import Finding, RoomCount, apply_door, status_of, tick
+from processors.occupancy_rules import Finding, RoomCount, apply_door, tick
 from processors.ownership import Ownership
 from processors.policy import PolicyFollower
 from processors.publisher import MqttPublisher

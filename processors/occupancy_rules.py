@@ -40,12 +40,11 @@ Rules, in the order `apply_door` applies them to a record arriving at t = `recei
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from typing import Literal, NamedTuple
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
-from ingest.models import DoorRecord, Status
+from ingest.models import DoorRecord
 from ingest.site import Building
 
 __all__ = [
@@ -57,7 +56,6 @@ __all__ = [
     "apply_door",
     "last_reset_boundary",
     "sensor_silence",
-    "status_of",
     "tick",
 ]
 
@@ -251,23 +249,6 @@ def last_reset_boundary(now: datetime, building: Building) -> datetime:
         earlier = day - timedelta(days=1)
         boundary = datetime.combine(earlier, building.reset_at, tzinfo=zone).astimezone(UTC)
     return boundary
-
-
-def status_of(count: int, limit: int, warn_ratio: float) -> Status:
-    """A room's status for signage: "over" above the limit, "full" at it, "warning" at or
-    above `warn_ratio` × limit, else "open". A limit of 0 (room closed) is "over" with
-    anyone inside, else "full".
-    """
-    if limit == 0:
-        return "over" if count > 0 else "full"
-    if count > limit:
-        return "over"
-    if count == limit:
-        return "full"
-    # Decimal of the written ratio: 0.7 × 10 in floats is 7.000000000000001, not 7.
-    if count >= Decimal(str(warn_ratio)) * limit:
-        return "warning"
-    return "open"
 
 
 def _resets(

@@ -16,10 +16,10 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 from alerts.machine import BuildingSummary, RoomSnapshot, building_summary
+from ingest.limits import status_of
 from ingest.models import Alert, RoomState, Status
 from ingest.site import Building, Room, RoomType, Site
 from processors.attendance import PresenceCount
-from processors.occupancy_rules import status_of
 
 _SEVERITY_RANK = {"critical": 0, "warning": 1, "info": 2}
 

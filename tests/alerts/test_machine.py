@@ -19,7 +19,6 @@ from alerts.machine import (
     capacity_step,
     event_alert_step,
     new_alert_id,
-    warn_level,
 )
 from ingest.models import IDENTIFIER_PATTERN, AckInfo, Alert
 from tests.alerts.samples import T0, sequential_ids
@@ -185,14 +184,6 @@ def test_capacity_timeline(timeline: Timeline, expected: Expected, policy: Alert
 def test_tiny_limits_still_resolve(limit: int, timeline: Timeline, expected: Expected) -> None:
     _, sent = run(timeline, limit=limit)
     assert summary(sent) == expected
-
-
-@pytest.mark.parametrize(
-    ("limit", "ratio", "expected"),
-    [(10, 0.8, 8), (10, 0.7, 7), (3, 0.8, 3), (1, 0.8, 1), (0, 0.8, 1), (20, 1.0, 20)],
-)
-def test_warn_level(limit: int, ratio: float, expected: int) -> None:
-    assert warn_level(limit, ratio) == expected
 
 
 def test_messages_carry_the_reading() -> None:

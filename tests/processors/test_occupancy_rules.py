@@ -20,7 +20,6 @@ from processors.occupancy_rules import (
     apply_door,
     last_reset_boundary,
     sensor_silence,
-    status_of,
     tick,
 )
 
@@ -488,28 +487,6 @@ def test_tick_is_deterministic() -> None:
 
 
 # --- status ----------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("count", "limit", "warn_ratio", "status"),
-    [
-        (0, 10, 0.8, "open"),
-        (7, 10, 0.8, "open"),
-        (8, 10, 0.8, "warning"),
-        (9, 10, 0.8, "warning"),
-        (10, 10, 0.8, "full"),
-        (11, 10, 0.8, "over"),
-        (7, 10, 0.7, "warning"),  # 0.7 × 10 is 7.000000000000001 in floats
-        (2, 3, 0.5, "warning"),
-        (1, 3, 0.5, "open"),
-        (0, 1, 0.8, "open"),
-        (1, 1, 0.8, "full"),
-        (0, 0, 0.8, "full"),
-        (1, 0, 0.8, "over"),
-    ],
-)
-def test_status_of(count: int, limit: int, warn_ratio: float, status: str) -> None:
-    assert status_of(count, limit, warn_ratio) == status
 
 
 # --- properties over arbitrary arrival orders -------------------------------------------
