@@ -33,7 +33,7 @@ from ingest.roster import Employee
 from ingest.settings import Settings
 from ingest.site import Site
 from processors.attendance import Attendance, PresenceBoard, PresenceCount
-from processors.attendance_rules import DailyRecord, day_end
+from processors.attendance_rules import DailyRecord, day_end, over_plan, screening_reasons
 from processors.codec import pydantic_table
 
 
@@ -54,16 +54,6 @@ class Screenings(BaseModel):
     slots: dict[str, Screening] = {}
 
 
-def screening_reasons(record: CheckinRecord, threshold: float) -> list[str]:
-    """Why a tap fails the health screening (empty: it passes or carried no screening)."""
-    reasons = []
-    if record.temperature_c is not None and record.temperature_c >= threshold:
-        reasons.append(f"temperature {record.temperature_c:.1f} °C ≥ {threshold:.1f} °C")
-    if record.mask is False:
-        reasons.append("no mask")
-    return reasons
-
-
 def acknowledge_screening(
     screenings: Screenings, ack: AckRecord
 ) -> tuple[Screenings, list[Alert]] | None:
@@ -80,11 +70,6 @@ def acknowledge_screening(
         acked = screening.model_copy(update={"machine": machine})
         return Screenings(slots={**screenings.slots, slot: acked}), alerts
     return None
-
-
-def over_plan(count: int, planned: int, ratio: float) -> bool:
-    """The in-office headcount exceeds the planned WFO share (anyone in counts when none is)."""
-    return count > ratio * planned
 
 
 class HealthScreening:

@@ -457,7 +457,8 @@ def report_attendance(day: Any, building: str | None, unit: str | None, form: st
 )
 def report_presence(building: str, form: str) -> None:
     """The muster list: who is in BUILDING now, by the kiosk taps (an evacuation's roll)."""
-    from processors.attendance import Presence, read_latest
+    from processors.attendance import read_latest
+    from processors.attendance_days import Presence
 
     settings = _settings()
     loaded_site = _site(settings)

@@ -441,6 +441,21 @@ def _evaluate(  # noqa: PLR0917 - private, called with the same eight things thr
     )
 
 
+def screening_reasons(record: CheckinRecord, threshold: float) -> list[str]:
+    """Why a tap fails the health screening (empty: it passes or carried no screening)."""
+    reasons = []
+    if record.temperature_c is not None and record.temperature_c >= threshold:
+        reasons.append(f"temperature {record.temperature_c:.1f} °C ≥ {threshold:.1f} °C")
+    if record.mask is False:
+        reasons.append("no mask")
+    return reasons
+
+
+def over_plan(count: int, planned: int, ratio: float) -> bool:
+    """The in-office headcount exceeds the planned WFO share (anyone in counts when none is)."""
+    return count > ratio * planned
+
+
 def _without_taps(scheduled: Scheduled) -> AttendanceStatus:
     if scheduled == "wfo":
         return "absent"

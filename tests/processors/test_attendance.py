@@ -7,13 +7,18 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
-from alerts.attendance import over_plan, screening_reasons
 from ingest.models import CheckinRecord
 from ingest.roster import Roster
 from ingest.site import Site
-from processors.attendance import EmployeeDays, close_due, presence_of
+from processors.attendance_days import EmployeeDays, close_due, presence_of
 from processors.attendance_report import attendance_rows, unit_totals
-from processors.attendance_rules import DailyRecord, TapRules, apply_tap
+from processors.attendance_rules import (
+    DailyRecord,
+    TapRules,
+    apply_tap,
+    over_plan,
+    screening_reasons,
+)
 
 GROUP_A = "196903151996012001"  # group A (office Mon, Wed, Fri), hq-jakarta
 

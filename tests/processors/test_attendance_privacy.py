@@ -12,7 +12,7 @@ from ingest.errors import ConfigError
 from ingest.roster import Roster
 from ingest.settings import Settings
 from ingest.site import Site
-from processors.attendance import (
+from processors.attendance_days import (
     EmployeeDays,
     Presence,
     check_retention,
