@@ -15,7 +15,7 @@ import time
 import faust
 
 from ingest.models import DoorRecord
-from processors.codec import codec_for
+from processors.codec import pydantic_topic
 
 N = int(os.environ["FLOOR_N"])
 app = faust.App(
@@ -26,9 +26,7 @@ app = faust.App(
     autodiscover=False,
     consumer_auto_offset_reset="earliest",
 )
-topic = app.topic(
-    os.environ["FLOOR_TOPIC"], key_serializer="raw", value_serializer=codec_for(DoorRecord)
-)
+topic = pydantic_topic(app, os.environ["FLOOR_TOPIC"], DoorRecord)
 counts: dict[str, int] = {}
 
 

@@ -52,7 +52,7 @@ from processors.attendance_rules import (
     tap_date,
     too_old,
 )
-from processors.codec import codec_for, pydantic_table
+from processors.codec import pydantic_table, pydantic_topic
 from processors.follow import backlog_of, follow_topic
 from processors.ownership import Ownership
 
@@ -114,26 +114,10 @@ class Attendance:
         # agent applies taps, and a day sent by one must not overtake the other's newer copy.
         self._step = asyncio.Lock()
         self.tap_handlers: list[TapHandler] = []
-        self.checkin_topic = app.topic(
-            settings.kafka_topic("checkin"),
-            key_serializer="raw",
-            value_serializer=codec_for(CheckinRecord),
-        )
-        self.days_topic = app.topic(
-            settings.kafka_topic("attendance"),
-            key_serializer="raw",
-            value_serializer=codec_for(DailyRecord),
-        )
-        self.presence_topic = app.topic(
-            settings.kafka_topic("presence"),
-            key_serializer="raw",
-            value_serializer=codec_for(Presence),
-        )
-        self.deadletter_topic = app.topic(
-            settings.kafka_topic("deadletter"),
-            key_serializer="raw",
-            value_serializer=codec_for(DeadLetter),
-        )
+        self.checkin_topic = pydantic_topic(app, settings.kafka_topic("checkin"), CheckinRecord)
+        self.days_topic = pydantic_topic(app, settings.kafka_topic("attendance"), DailyRecord)
+        self.presence_topic = pydantic_topic(app, settings.kafka_topic("presence"), Presence)
+        self.deadletter_topic = pydantic_topic(app, settings.kafka_topic("deadletter"), DeadLetter)
         self.employees = pydantic_table(
             app, "attendance-days", EmployeeDays, settings.kafka_partitions
         )

@@ -6,7 +6,7 @@ from typing import Any
 
 import faust
 from faust.serializers import codecs
-from faust.types import TableT
+from faust.types import TableT, TopicT
 from pydantic import BaseModel
 
 
@@ -32,6 +32,11 @@ def codec_for(model: type[BaseModel]) -> str:
     if name not in codecs.codecs:
         codecs.register(name, PydanticCodec(model=model))
     return name
+
+
+def pydantic_topic(app: faust.App, name: str, model: type[BaseModel]) -> TopicT:
+    """A topic keyed by raw bytes (the key strings of the contract) whose values are `model`."""
+    return app.topic(name, key_serializer="raw", value_serializer=codec_for(model))
 
 
 def pydantic_table(

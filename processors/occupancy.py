@@ -23,7 +23,7 @@ from ingest.models import DoorRecord, RoomState
 from ingest.settings import Settings
 from ingest.site import Room, Site
 from ingest.topics import StateTopic
-from processors.codec import codec_for, pydantic_table
+from processors.codec import pydantic_table, pydantic_topic
 from processors.occupancy_rules import Finding, RoomCount, apply_door, tick
 from processors.ownership import Ownership
 from processors.policy import PolicyFollower
@@ -77,16 +77,8 @@ class Occupancy:
         self.sent_handlers: list[Callable[[list[RoomState]], None]] = []
         """Called with the states each flush sends: a room's latest, once per interval."""
         self.offline_sensors: OfflineSensors = lambda key: frozenset()
-        self.door_topic = app.topic(
-            settings.kafka_topic("door"),
-            key_serializer="raw",
-            value_serializer=codec_for(DoorRecord),
-        )
-        self.state_topic = app.topic(
-            settings.kafka_topic("room-state"),
-            key_serializer="raw",
-            value_serializer=codec_for(RoomState),
-        )
+        self.door_topic = pydantic_topic(app, settings.kafka_topic("door"), DoorRecord)
+        self.state_topic = pydantic_topic(app, settings.kafka_topic("room-state"), RoomState)
         self.rooms = pydantic_table(app, "rooms", RoomCount, settings.kafka_partitions)
         self.ownership = Ownership(app, self.door_topic.get_topic_name(), settings.kafka_partitions)
         self.counts: WriteBehind[RoomCount] = WriteBehind(self.rooms, self.ownership)
