@@ -8,6 +8,7 @@ bash deploy/local/setup.sh --dev
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy ingest processors alerts deploy tests bench
+.venv/bin/lint-imports --no-cache
 
 status=0
 .venv/bin/pytest "$@" || status=$?
