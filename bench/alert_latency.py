@@ -29,20 +29,23 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from types import FrameType
 from typing import IO, Any
 
 import paho.mqtt.client as mqtt
 from benchkit import (
     BenchError,
+    bench_settings,
     clear_retained,
     delete_run_topics,
+    delete_session,
     drop_metrics,
     metrics_env,
     mqtt_client,
     mqtt_close,
     mqtt_connect,
     mqtt_subscribe,
+    raise_on_sigterm,
+    site_file,
 )
 from pydantic import ValidationError
 from rich.console import Console
@@ -53,7 +56,7 @@ from deploy.local.stack import default_stack
 from ingest.errors import OccupancyError
 from ingest.kafka import ensure_topics
 from ingest.models import Alert, RoomState
-from ingest.settings import Settings, load_settings
+from ingest.settings import Settings
 from ingest.site import Site, load_site
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -79,13 +82,6 @@ progress = Console(stderr=True)
 
 
 # --- MQTT ------------------------------------------------------------------------------------
-
-
-def _delete_session(settings: Settings, client_id: str) -> None:
-    """A clean-session connect discards the bridge's persistent session and its queue."""
-    client = mqtt_client(settings, client_id, clean=True)
-    mqtt_connect(client, settings)
-    mqtt_close(client)
 
 
 def _door(seq: int, entered: int, exited: int, event_id: str) -> bytes:
@@ -434,17 +430,6 @@ class Process:
             self._out.close()
 
 
-def _settings(stack_env: dict[str, str], tag: str) -> Settings:
-    return load_settings(
-        mqtt_url=stack_env["OCC_MQTT_URL"],
-        kafka_bootstrap=stack_env["OCC_KAFKA_BOOTSTRAP"],
-        site_file=Path(stack_env["OCC_SITE_FILE"]),
-        mqtt_prefix=f"bench-{tag}/occupancy",
-        kafka_topic_prefix=f"bench-{tag}",
-        bridge_client_id=f"bench-bridge-{tag}",
-    )
-
-
 def _pipeline_env(settings: Settings, stack_env: dict[str, str], data_dir: Path) -> dict[str, str]:
     return {
         **os.environ,
@@ -491,7 +476,7 @@ class Bench:
 
     def measure(self) -> Result:
         settings = self.settings
-        site = load_site(_site_file(settings))
+        site = load_site(site_file(settings))
         chosen = CROSSING_ROOMS[: self.rooms]
         limits = [_limit(site, room, sensor) for room, sensor in chosen]
         described = ", ".join(
@@ -558,7 +543,7 @@ class Bench:
             for process in reversed(processes):  # the worker first: the bridge feeds it
                 exit_codes[process.command] = process.stop()
             with contextlib.suppress(Exception):
-                _delete_session(settings, settings.bridge_client_id)
+                delete_session(settings, settings.bridge_client_id)
             with contextlib.suppress(Exception):
                 clear_retained(settings)
 
@@ -600,12 +585,6 @@ def _limit(site: Site, room_id: str, sensor_id: str) -> int:
     if room is None or sensor is None or sensor.room != room_id:
         raise BenchError(f"the site has no room {room_id} with a sensor {sensor_id}")
     return site.limit(room)
-
-
-def _site_file(settings: Settings) -> Path:
-    if settings.site_file is None:
-        raise BenchError("no site file: the stack's env must set OCC_SITE_FILE")
-    return settings.site_file
 
 
 def _percentiles(values: list[float]) -> tuple[float, float, float]:
@@ -683,11 +662,6 @@ def _table(result: Result) -> Table:
     return table
 
 
-def _raise_on_sigterm(signum: int, _frame: FrameType | None) -> None:
-    # So `finally` still stops the bridge and worker and leaves the stack as found.
-    raise SystemExit(128 + signum)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--crossings", type=int, default=200, help="measured limit crossings")
@@ -713,7 +687,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.crossings < 1 or args.background < 0:
         parser.error("--crossings must be at least 1 and --background not negative")
-    signal.signal(signal.SIGTERM, _raise_on_sigterm)
+    signal.signal(signal.SIGTERM, raise_on_sigterm)
 
     tag = secrets.token_hex(4)
     stack = default_stack()
@@ -725,7 +699,7 @@ def main(argv: list[str] | None = None) -> int:
                 stack_env = stack.env() | metrics_env(stack.env(), tag)
                 bench = Bench(
                     tag,
-                    _settings(stack_env, tag),
+                    bench_settings(stack_env, tag),
                     stack_env,
                     logs,
                     args.crossings,

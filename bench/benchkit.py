@@ -1,20 +1,25 @@
-"""What the benchmarks share: their error, and paho clients connected the way the pipeline's are."""
+"""What the benchmarks share: their error, their settings, paho clients connected the way the
+pipeline's are, Kafka partitions and offsets, stopping a process, and the table's flags."""
 
 from __future__ import annotations
 
+import subprocess
 import threading
 import time
 import urllib.parse
 import urllib.request
+from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import paho.mqtt.client as mqtt
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from ingest.settings import Settings
+from ingest.settings import Settings, load_settings
 
 CONNECT_TIMEOUT_S = 15.0
 RETAINED_SETTLE_S = 1.0  # retained messages follow the SUBACK; this long is enough on loopback
@@ -22,6 +27,50 @@ RETAINED_SETTLE_S = 1.0  # retained messages follow the SUBACK; this long is eno
 
 class BenchError(Exception):
     """The measurement itself could not be made (not a finding about the pipeline)."""
+
+
+def bench_settings(stack_env: dict[str, str], tag: str, **overrides: Any) -> Settings:
+    """A run's settings on the stack: its own Kafka topics (`bench-<tag>.…`) and MQTT prefix,
+    so no other run or session on the stack reads or queues its messages."""
+    values: dict[str, Any] = {
+        "mqtt_url": stack_env["OCC_MQTT_URL"],
+        "kafka_bootstrap": stack_env["OCC_KAFKA_BOOTSTRAP"],
+        "site_file": Path(stack_env["OCC_SITE_FILE"]),
+        "mqtt_prefix": f"bench-{tag}/occupancy",
+        "kafka_topic_prefix": f"bench-{tag}",
+        "bridge_client_id": f"bench-bridge-{tag}",
+    }
+    return load_settings(**(values | overrides))
+
+
+def site_file(settings: Settings) -> Path:
+    if settings.site_file is None:
+        raise BenchError("no site file: the stack's env must set OCC_SITE_FILE")
+    return settings.site_file
+
+
+def raise_on_sigterm(signum: int, _frame: FrameType | None) -> None:
+    """Installed for SIGTERM so `finally` still stops what a run started and leaves the stack
+    as found."""
+    raise SystemExit(128 + signum)
+
+
+def stop(process: subprocess.Popen[bytes], sig: int, timeout_s: float) -> int | None:
+    """Signal, then SIGKILL after `timeout_s`; the exit code, None when it was killed."""
+    if process.poll() is not None:
+        return process.returncode
+    process.send_signal(sig)
+    try:
+        return process.wait(timeout_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(10)
+        return None
+
+
+def flag(value: object, good: bool) -> str:
+    """A table cell, in bold red when it is not what a sound run shows."""
+    return str(value) if good else f"[bold red]{value}[/bold red]"
 
 
 def mqtt_client(settings: Settings, client_id: str, *, clean: bool = True) -> mqtt.Client:
@@ -105,6 +154,49 @@ async def delete_run_topics(settings: Settings) -> None:
             await admin.delete_topics(ours, timeout_ms=30_000)
     finally:
         await admin.close()
+
+
+def delete_session(settings: Settings, client_id: str) -> None:
+    """A clean-session connect discards a persistent session and whatever it still queues."""
+    client = mqtt_client(settings, client_id, clean=True)
+    mqtt_connect(client, settings)
+    mqtt_close(client)
+
+
+def kafka_consumer(settings: Settings) -> AIOKafkaConsumer:
+    """A consumer outside any group that commits nothing: it reads, it never moves a group."""
+    return AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap, group_id=None, enable_auto_commit=False
+    )
+
+
+async def topic_partitions(settings: Settings, topics: list[str]) -> list[TopicPartition]:
+    """Every partition of `topics`, sorted; BenchError unless Kafka describes them all."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    await admin.start()
+    try:
+        described: list[dict[str, Any]] = await admin.describe_topics(topics)
+    finally:
+        await admin.close()
+    found = [
+        TopicPartition(t["topic"], p["partition"])
+        for t in described
+        if t["topic"] in topics
+        for p in t["partitions"]
+    ]
+    if {tp.topic for tp in found} != set(topics):
+        raise BenchError(f"Kafka did not describe every one of {', '.join(topics)}")
+    return sorted(found)
+
+
+async def end_offsets(settings: Settings, of: list[TopicPartition]) -> dict[TopicPartition, int]:
+    reader = kafka_consumer(settings)
+    await reader.start()
+    try:
+        offsets: dict[TopicPartition, int] = await reader.end_offsets(of)
+        return offsets
+    finally:
+        await reader.stop()
 
 
 def clear_retained(settings: Settings) -> int:

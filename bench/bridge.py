@@ -24,19 +24,26 @@ from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import paho.mqtt.client as mqtt
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka import TopicPartition
 from benchkit import (
     BenchError,
+    bench_settings,
     delete_run_topics,
+    delete_session,
+    end_offsets,
+    flag,
+    kafka_consumer,
     mqtt_client,
     mqtt_close,
     mqtt_connect,
     mqtt_subscribe,
+    raise_on_sigterm,
+    site_file,
+    stop,
+    topic_partitions,
 )
 from rich.console import Console
 from rich.table import Table
@@ -45,7 +52,7 @@ from deploy.local.stack import Stack, default_stack
 from ingest.errors import OccupancyError
 from ingest.kafka import ensure_topics
 from ingest.models import DoorRecord
-from ingest.settings import Settings, load_settings
+from ingest.settings import Settings
 from ingest.site import load_site
 from ingest.topics import Wildcards
 
@@ -106,13 +113,6 @@ def _create_session(settings: Settings, client_id: str, filters: list[str]) -> N
         mqtt_subscribe(client, filters)
     finally:
         mqtt_close(client)
-
-
-def _delete_session(settings: Settings, client_id: str) -> None:
-    """A clean-session connect discards the persistent session and whatever it still queues."""
-    client = mqtt_client(settings, client_id, clean=True)
-    mqtt_connect(client, settings)
-    mqtt_close(client)
 
 
 def _publish(settings: Settings, client_id: str, messages: list[tuple[str, bytes]]) -> None:
@@ -181,7 +181,7 @@ class Events:
     """Valid door events, round-robin over every sensor of a building, seq counted per sensor."""
 
     def __init__(self, settings: Settings, tag: str) -> None:
-        site = load_site(_site_file(settings))
+        site = load_site(site_file(settings))
         building = site.buildings[0]
         self._topics = [
             f"{settings.mqtt_prefix}/{building.id}/{s.room}/door/{s.id}" for s in building.sensors
@@ -210,47 +210,11 @@ class Events:
         return messages
 
 
-def _site_file(settings: Settings) -> Path:
-    if settings.site_file is None:
-        raise BenchError("no site file: the stack's env must set OCC_SITE_FILE")
-    return settings.site_file
-
-
 # --- Kafka -----------------------------------------------------------------------------------
 
 
-def _consumer(settings: Settings) -> AIOKafkaConsumer:
-    return AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap, group_id=None, enable_auto_commit=False
-    )
-
-
-async def _partitions(settings: Settings, topics: list[str]) -> list[TopicPartition]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
-    await admin.start()
-    try:
-        described: list[dict[str, Any]] = await admin.describe_topics(topics)
-    finally:
-        await admin.close()
-    partitions = [
-        TopicPartition(topic["topic"], partition["partition"])
-        for topic in described
-        for partition in topic["partitions"]
-    ]
-    if {tp.topic for tp in partitions} != set(topics):
-        raise BenchError(f"Kafka did not describe every one of {', '.join(topics)}")
-    return partitions
-
-
 async def _end_offsets(settings: Settings, topics: list[str]) -> dict[TopicPartition, int]:
-    partitions = await _partitions(settings, topics)
-    consumer = _consumer(settings)
-    await consumer.start()
-    try:
-        offsets: dict[TopicPartition, int] = await consumer.end_offsets(partitions)
-        return offsets
-    finally:
-        await consumer.stop()
+    return await end_offsets(settings, await topic_partitions(settings, topics))
 
 
 async def _await_records(
@@ -260,7 +224,7 @@ async def _await_records(
     bridge: subprocess.Popen[bytes],
 ) -> None:
     """Wait until `n` records arrived past `start`, the bridge died, or the timeout passed."""
-    consumer = _consumer(settings)
+    consumer = kafka_consumer(settings)
     await consumer.start()
     try:
         deadline = time.monotonic() + BRIDGE_TIMEOUT_S
@@ -282,7 +246,7 @@ class Records:
 
 async def _read(settings: Settings, start: dict[TopicPartition, int], prefix: str) -> Records:
     """The series' door records from `start` to the end, and how many were dead-lettered."""
-    consumer = _consumer(settings)
+    consumer = kafka_consumer(settings)
     await consumer.start()
     try:
         end: dict[TopicPartition, int] = await consumer.end_offsets(list(start))
@@ -326,19 +290,6 @@ def _bridge_env(settings: Settings, stack_env: dict[str, str]) -> dict[str, str]
     }
 
 
-def _stop(bridge: subprocess.Popen[bytes]) -> int | None:
-    """SIGTERM, then SIGKILL after the drain timeout; the exit code, None when it was killed."""
-    if bridge.poll() is not None:
-        return bridge.returncode
-    bridge.terminate()
-    try:
-        return bridge.wait(BRIDGE_STOP_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        bridge.kill()
-        bridge.wait(10)
-        return None
-
-
 def _final_counters(log_file: Path) -> str:
     """The bridge's own counts from its last stats line (`bridge_stopped` on a clean exit)."""
     last = ""
@@ -373,13 +324,13 @@ class Bench:
         finally:
             # Gone before the bridge series: it would queue those too, competing for the broker.
             with contextlib.suppress(Exception):
-                _delete_session(self.settings, ceiling_id)
+                delete_session(self.settings, ceiling_id)
         try:
             bridge = self._measure_bridge(k)
         finally:
             # Not left to queue (for a week) whatever else is published under the prefix.
             with contextlib.suppress(Exception):
-                _delete_session(self.settings, self.settings.bridge_client_id)
+                delete_session(self.settings, self.settings.bridge_client_id)
         return Run(ceiling, bridge)
 
     @property
@@ -412,9 +363,11 @@ class Bench:
             )
         try:
             asyncio.run(_await_records(settings, start, n, bridge))
-            exit_code = _stop(bridge)
+            exit_code = stop(bridge, signal.SIGTERM, BRIDGE_STOP_TIMEOUT_S)
         finally:
-            _stop(bridge)  # a no-op unless something above failed
+            stop(
+                bridge, signal.SIGTERM, BRIDGE_STOP_TIMEOUT_S
+            )  # a no-op unless something above failed
 
         records = asyncio.run(_read(settings, start, self.events.series_prefix(f"b{k}")))
         count = len(records.event_ids)
@@ -438,18 +391,6 @@ class Bench:
             exit_code=exit_code,
             counters=_final_counters(log_file),
         )
-
-
-def _settings(stack_env: dict[str, str], tag: str) -> Settings:
-    return load_settings(
-        mqtt_url=stack_env["OCC_MQTT_URL"],
-        kafka_bootstrap=stack_env["OCC_KAFKA_BOOTSTRAP"],
-        site_file=Path(stack_env["OCC_SITE_FILE"]),
-        # A run-own MQTT prefix too: no other session on the stack queues (or forwards) ours.
-        mqtt_prefix=f"bench-{tag}",
-        kafka_topic_prefix=f"bench-{tag}",
-        bridge_client_id=f"bench-bridge-{tag}",
-    )
 
 
 def _table(runs: list[Run], n: int) -> tuple[Table, Table]:
@@ -484,24 +425,15 @@ def _table(runs: list[Run], n: int) -> tuple[Table, Table]:
         b = run.bridge
         checks.add_row(
             str(k),
-            _flag(b.lost, b.lost == 0),
+            flag(b.lost, b.lost == 0),
             str(b.duplicates),
-            _flag(b.dead_lettered, b.dead_lettered == 0),
-            _flag("killed" if b.exit_code is None else b.exit_code, b.exit_code == 0),
+            flag(b.dead_lettered, b.dead_lettered == 0),
+            flag("killed" if b.exit_code is None else b.exit_code, b.exit_code == 0),
             f"{b.wall_s:.2f}",
             b.counters,
         )
     checks.caption = "wall s: bridge process start → its last record in Kafka (start-up included)"
     return throughput, checks
-
-
-def _flag(value: object, good: bool) -> str:
-    return str(value) if good else f"[bold red]{value}[/bold red]"
-
-
-def _raise_on_sigterm(signum: int, _frame: FrameType | None) -> None:
-    # So `finally` still stops the bridge and leaves the stack as found.
-    raise SystemExit(128 + signum)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -516,7 +448,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.n < 2 or args.repeat < 1:
         parser.error("--n must be at least 2 and --repeat at least 1")
-    signal.signal(signal.SIGTERM, _raise_on_sigterm)
+    signal.signal(signal.SIGTERM, raise_on_sigterm)
 
     tag = secrets.token_hex(4)
     stack = default_stack()
@@ -555,7 +487,7 @@ def main(argv: list[str] | None = None) -> int:
 def _run_all(stack: Stack, tag: str, logs: Path, n: int, repeat: int) -> list[Run]:
     with stack.as_found(progress.print):
         stack_env = stack.env()
-        settings = _settings(stack_env, tag)
+        settings = bench_settings(stack_env, tag, mqtt_prefix=f"bench-{tag}")
         bench = Bench(tag, settings, stack_env, Events(settings, tag), logs, n)
         try:
             return [bench.run(k) for k in range(1, repeat + 1)]

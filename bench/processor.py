@@ -62,7 +62,6 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -72,7 +71,20 @@ from aiokafka.errors import (
     GroupCoordinatorNotAvailableError,
     KafkaError,
 )
-from benchkit import BenchError, clear_retained, delete_run_topics, drop_metrics, metrics_env
+from benchkit import (
+    BenchError,
+    bench_settings,
+    clear_retained,
+    delete_run_topics,
+    drop_metrics,
+    end_offsets,
+    flag,
+    kafka_consumer,
+    metrics_env,
+    raise_on_sigterm,
+    stop,
+    topic_partitions,
+)
 from rich.console import Console
 from rich.table import Table
 
@@ -82,7 +94,7 @@ from ingest.clock import wall_now
 from ingest.errors import OccupancyError
 from ingest.kafka import ensure_topics
 from ingest.models import DoorRecord, RoomState
-from ingest.settings import Settings, load_settings
+from ingest.settings import Settings
 from ingest.site import load_site
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -180,40 +192,6 @@ def door_records(settings: Settings, n: int, seed: str) -> list[tuple[bytes, byt
 # --- Kafka -----------------------------------------------------------------------------------
 
 
-def _consumer(settings: Settings) -> AIOKafkaConsumer:
-    return AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap, group_id=None, enable_auto_commit=False
-    )
-
-
-async def _partitions(settings: Settings, topic: str) -> list[TopicPartition]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
-    await admin.start()
-    try:
-        described: list[dict[str, Any]] = await admin.describe_topics([topic])
-    finally:
-        await admin.close()
-    partitions = [
-        TopicPartition(t["topic"], p["partition"])
-        for t in described
-        if t["topic"] == topic
-        for p in t["partitions"]
-    ]
-    if not partitions:
-        raise BenchError(f"Kafka did not describe {topic}")
-    return sorted(partitions)
-
-
-async def _end_offsets(settings: Settings, partitions: list[TopicPartition]) -> int:
-    consumer = _consumer(settings)
-    await consumer.start()
-    try:
-        end: dict[TopicPartition, int] = await consumer.end_offsets(partitions)
-        return sum(end.values())
-    finally:
-        await consumer.stop()
-
-
 async def preload(settings: Settings, records: list[tuple[bytes, bytes]]) -> None:
     """Every record into the door topic, acknowledged (acks=all), or BenchError."""
     topic = settings.kafka_topic("door")
@@ -231,14 +209,14 @@ async def preload(settings: Settings, records: list[tuple[bytes, bytes]]) -> Non
         raise BenchError(f"pre-loading {len(records)} records took over the timeout") from exc
     finally:
         await producer.stop()
-    written = await _end_offsets(settings, await _partitions(settings, topic))
+    written = sum((await end_offsets(settings, await topic_partitions(settings, [topic]))).values())
     if written != len(records):
         raise BenchError(f"{topic} holds {written} records, not the {len(records)} sent")
 
 
 async def baseline(settings: Settings, n: int) -> Baseline:
     """Decode and count the door topic with a plain `getmany` loop, from the beginning."""
-    partitions = await _partitions(settings, settings.kafka_topic("door"))
+    partitions = await topic_partitions(settings, [settings.kafka_topic("door")])
     consumer = AIOKafkaConsumer(
         bootstrap_servers=settings.kafka_bootstrap,
         group_id=None,
@@ -275,7 +253,7 @@ async def await_committed(
     settings: Settings, n: int, worker: subprocess.Popen[bytes], timeout_s: float
 ) -> float:
     """Poll the worker group's committed door offsets until they sum to `n`; when (epoch s)."""
-    partitions = await _partitions(settings, settings.kafka_topic("door"))
+    partitions = await topic_partitions(settings, [settings.kafka_topic("door")])
     group = f"{settings.kafka_topic_prefix}-workers"
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
     await admin.start()
@@ -314,8 +292,8 @@ class States:
 
 async def read_states(settings: Settings) -> States:
     """The room-state topic once its end offsets stop moving: last count per room, times."""
-    partitions = await _partitions(settings, settings.kafka_topic("room-state"))
-    consumer = _consumer(settings)
+    partitions = await topic_partitions(settings, [settings.kafka_topic("room-state")])
+    consumer = kafka_consumer(settings)
     await consumer.start()
     try:
         end: dict[TopicPartition, int] = await consumer.end_offsets(partitions)
@@ -373,19 +351,6 @@ def _worker_env(
     if "OCC_INFLUX_URL" not in stack_env:  # --no-metrics
         env.pop("OCC_INFLUX_URL", None)
     return env
-
-
-def _stop(process: subprocess.Popen[bytes], sig: int, timeout_s: float) -> int | None:
-    """Signal, then SIGKILL after `timeout_s`; the exit code, None when it was killed."""
-    if process.poll() is not None:
-        return process.returncode
-    process.send_signal(sig)
-    try:
-        return process.wait(timeout_s)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(10)
-        return None
 
 
 def _profiler(pid: int, out: Path, log: Path, extra: list[str]) -> subprocess.Popen[bytes]:
@@ -454,15 +419,15 @@ def measure_processor(
             profiler = _profiler(worker.pid, options.profile, where, extra)
         committed_at = asyncio.run(await_committed(settings, n, worker, timeout_s))
         if profiler is not None:  # SIGINT: py-spy writes its file and exits
-            _stop(profiler, signal.SIGINT, PROFILER_STOP_TIMEOUT_S)
+            stop(profiler, signal.SIGINT, PROFILER_STOP_TIMEOUT_S)
         states = asyncio.run(read_states(settings))
-        codes = [_stop(w, signal.SIGTERM, WORKER_STOP_TIMEOUT_S) for w in workers]
+        codes = [stop(w, signal.SIGTERM, WORKER_STOP_TIMEOUT_S) for w in workers]
         exit_code = next((c for c in codes if c != 0), 0)
     finally:
         if profiler is not None:
-            _stop(profiler, signal.SIGINT, PROFILER_STOP_TIMEOUT_S)
+            stop(profiler, signal.SIGINT, PROFILER_STOP_TIMEOUT_S)
         for w in workers:  # a no-op unless something failed
-            _stop(w, signal.SIGTERM, WORKER_STOP_TIMEOUT_S)
+            stop(w, signal.SIGTERM, WORKER_STOP_TIMEOUT_S)
     first_s, last_s = states.first_ms / 1000, states.last_ms / 1000
     seconds = max(last_s - first_s, 0.001)  # CreateTime has millisecond resolution
     return ProcessorRun(
@@ -506,23 +471,13 @@ def measure_floor(settings: Settings, n: int, log_file: Path) -> float:
     raise BenchError(f"the bare Faust agent printed no result (exit {done.returncode}); {log_file}")
 
 
-def _settings(stack_env: dict[str, str], tag: str, data_dir: Path) -> Settings:
-    return load_settings(
-        mqtt_url=stack_env["OCC_MQTT_URL"],
-        kafka_bootstrap=stack_env["OCC_KAFKA_BOOTSTRAP"],
-        site_file=Path(stack_env["OCC_SITE_FILE"]),
-        mqtt_prefix=f"bench-{tag}/occupancy",
-        kafka_topic_prefix=f"bench-{tag}",
-        kafka_partitions=PARTITIONS,
-        worker_data_dir=data_dir,
-    )
-
-
 def run_once(stack_env: dict[str, str], logs: Path, k: int, n: int, options: Options) -> Run:
     tag = secrets.token_hex(4)  # per run: a fresh topic prefix, app id and consumer group
     data_dir = Path(tempfile.mkdtemp(prefix=f"bench-worker-{tag}-"))
     try:
-        settings = _settings(stack_env, tag, data_dir)
+        settings = bench_settings(
+            stack_env, tag, kafka_partitions=PARTITIONS, worker_data_dir=data_dir
+        )
     except OccupancyError:
         shutil.rmtree(data_dir, ignore_errors=True)
         raise
@@ -610,26 +565,17 @@ def _tables(runs: list[Run], n: int) -> tuple[Table, Table]:
         checks.add_row(
             str(k),
             f"bench-{run.tag}",
-            _flag(f"{rooms - len(bad)}/{rooms} match", not bad),
+            flag(f"{rooms - len(bad)}/{rooms} match", not bad),
             str(p.states),
             f"{p.commit_per_s:,.0f}",
             f"{p.wall_s:.2f}",
-            _flag("killed" if p.exit_code is None else p.exit_code, p.exit_code == 0),
+            flag("killed" if p.exit_code is None else p.exit_code, p.exit_code == 0),
         )
     checks.caption = (
         "counts: last room state per room = baseline dict; commit-based: until committed "
         "offsets reached n (Faust commits every few s); wall: worker start → last state"
     )
     return throughput, checks
-
-
-def _flag(value: object, good: bool) -> str:
-    return str(value) if good else f"[bold red]{value}[/bold red]"
-
-
-def _raise_on_sigterm(signum: int, _frame: FrameType | None) -> None:
-    # So `finally` still stops the worker and leaves the stack as found.
-    raise SystemExit(128 + signum)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -667,7 +613,7 @@ def main(argv: list[str] | None = None) -> int:
         profile=args.profile,
         profile_threads=args.profile_threads,
     )
-    signal.signal(signal.SIGTERM, _raise_on_sigterm)
+    signal.signal(signal.SIGTERM, raise_on_sigterm)
 
     stack = default_stack()
     logs = Path(tempfile.mkdtemp(prefix="bench-processor-"))
