@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from deploy.grafana import dashboards as dash
+from deploy.grafana import influxql
 from deploy.local.stack import Stack
 from tests.support.influx import InfluxDb
 
@@ -98,7 +99,7 @@ def test_queries_lists_panels_annotations_and_variables() -> None:
     targets = sum(len(p["targets"]) for b in dash.dashboards() for p in b["panels"])
     assert len([q for q in found if q.kind == "panel"]) == targets
     # The same from the committed JSON as from the generated dicts.
-    assert dash.queries(_committed()) == found
+    assert influxql.queries(_committed()) == found
     every = " ".join(q.text for q in found)
     for needle in ("$timeFilter", "$__interval", "tz('$tz')"):
         assert needle.lower() in every.lower(), needle
@@ -112,7 +113,7 @@ def test_render_substitutes_like_grafana() -> None:
         "AND \"b\" = '${building}' AND [[building]] = 1 AND $timeFilter "
         "GROUP BY time($__interval) tz('$tz')"
     )
-    rendered = dash.render(
+    rendered = influxql.render(
         text, {"room": "f1.lobby", "building": "hq", "tz": "Asia/Jayapura"}, start, end, "30s"
     )
     assert rendered == (
@@ -121,9 +122,9 @@ def test_render_substitutes_like_grafana() -> None:
         "GROUP BY time(30s) tz('Asia/Jayapura')"
     )
     with pytest.raises(KeyError, match="room"):
-        dash.render('SELECT 1 FROM "x" WHERE "room" =~ /^$room$/', {}, start, end)
+        influxql.render('SELECT 1 FROM "x" WHERE "room" =~ /^$room$/', {}, start, end)
     with pytest.raises(ValueError, match="timezone-aware"):
-        dash.render("SELECT 1", {}, start.replace(tzinfo=None), end)
+        influxql.render("SELECT 1", {}, start.replace(tzinfo=None), end)
 
 
 def test_query_render_keeps_the_panels_minimum_interval() -> None:
@@ -132,8 +133,8 @@ def test_query_render_keeps_the_panels_minimum_interval() -> None:
     start = datetime(2026, 3, 2, tzinfo=UTC)
     assert "time(10s)" in throughput.render({}, start, start + timedelta(minutes=5), "1s")
     assert "time(5m)" in throughput.render({}, start, start + timedelta(days=1), "5m")
-    assert dash.auto_interval(start, start + timedelta(hours=6)) == "30s"
-    assert dash.auto_interval(start, start + timedelta(days=14)) == "30m"
+    assert influxql.auto_interval(start, start + timedelta(hours=6)) == "30s"
+    assert influxql.auto_interval(start, start + timedelta(days=14)) == "30m"
 
 
 # --- every query on the real InfluxDB ---------------------------------------------------------
@@ -159,7 +160,7 @@ def _cases() -> list[Any]:
 
 @pytest.mark.parametrize("query", _cases())
 def test_the_query_runs_on_influxdb_and_returns_data(
-    influx: tuple[InfluxDb, datetime], query: dash.Query
+    influx: tuple[InfluxDb, datetime], query: influxql.Query
 ) -> None:
     db, now = influx
     series = db.query(_rendered(query, now))  # raises on any InfluxQL error
@@ -216,15 +217,15 @@ def test_entries_and_checkins_add_up_per_interval(
 # --- helpers ----------------------------------------------------------------------------------
 
 
-def _rendered(query: dash.Query, now: datetime) -> str:
+def _rendered(query: influxql.Query, now: datetime) -> str:
     span = _span(query.time_override) if query.time_override else timedelta(hours=6)
     start = now - span
     end = now + timedelta(minutes=1)
-    return query.render(VARIABLES, start, end, dash.auto_interval(start, end))
+    return query.render(VARIABLES, start, end, influxql.auto_interval(start, end))
 
 
 def _span(relative: str) -> timedelta:
-    return timedelta(milliseconds=dash.interval_ms(relative))
+    return timedelta(milliseconds=influxql.interval_ms(relative))
 
 
 def _figures(db: InfluxDb, now: datetime, dashboard: str) -> dict[str, dict[str, Any]]:

@@ -21,7 +21,8 @@ from typing import Any
 
 import pytest
 
-from deploy.grafana.dashboards import interval_ms, queries
+from deploy.grafana.dashboards import queries
+from deploy.grafana.influxql import interval_ms
 from ingest.models import Alert
 from ingest.roster import load_roster
 from ingest.settings import Settings
