@@ -3,29 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from ingest.models import DoorEvent, KioskEvent
 from ingest.schema import SCHEMAS
+from tests.support.cli import occupancy
 
 SAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "sample" / "site.yaml"
-
-
-def occupancy(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("OCC_")}
-    return subprocess.run(
-        [sys.executable, "-m", "deploy.cli", *args],
-        env={**clean, "COLUMNS": "160", **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
 
 
 def test_schema_writes_one_json_schema_per_payload(tmp_path: Path) -> None:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.deploy.test_cli import SAMPLE as SAMPLE_SITE
-from tests.deploy.test_cli import occupancy
+from tests.conftest import SAMPLE_SITE
+from tests.support.cli import occupancy
 
 SAMPLE_ROSTER = SAMPLE_SITE.parent / "roster.yaml"
 

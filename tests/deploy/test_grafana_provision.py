@@ -13,10 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import socket
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -31,6 +28,7 @@ from aiohttp.typedefs import Handler
 from deploy.grafana import dashboards as dash
 from deploy.grafana.provision import DATASOURCE_NAME, datasource_body
 from ingest.settings import load_settings
+from tests.support.cli import CliResult, occupancy
 
 GRAFANA_TOKEN = "glsa_contract-test-token"
 INFLUX_TOKEN = "influx-secret-token"
@@ -231,19 +229,7 @@ def _env(grafana_url: str, token: str = GRAFANA_TOKEN) -> dict[str, str]:
     }
 
 
-def occupancy(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("OCC_")}
-    return subprocess.run(
-        [sys.executable, "-m", "deploy.cli", *args],
-        env={**clean, "COLUMNS": "160", **env},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-
-
-def _one_sentence(result: subprocess.CompletedProcess[str]) -> str:
+def _one_sentence(result: CliResult) -> str:
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr
     lines = result.stderr.strip().splitlines()

@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 
 from ingest.models import DoorEvent
+from tests.support.cli import CliResult
+from tests.support.cli import occupancy as run_cli
 from tests.support.mqtt import Collector
 
 SAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "sample"
@@ -27,18 +29,8 @@ FILES = {
 }
 
 
-def occupancy(
-    *args: str, env: dict[str, str] | None = None, timeout: float = 60
-) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("OCC_")}
-    return subprocess.run(
-        [sys.executable, "-m", "deploy.cli", *args],
-        env={**clean, "COLUMNS": "160", **FILES, **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+def occupancy(*args: str, env: dict[str, str] | None = None) -> CliResult:
+    return run_cli(*args, env={**FILES, **(env or {})})
 
 
 def test_dry_run_says_who_comes_what_is_sent_and_which_rooms_go_over() -> None:
@@ -87,15 +79,7 @@ def test_mistakes_are_one_sentence_and_exit_status_2(
     args: tuple[str, ...], env: dict[str, str], says: str
 ) -> None:
     environment = {k: v for k, v in {**FILES, **env}.items() if v}
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("OCC_")}
-    result = subprocess.run(
-        [sys.executable, "-m", "deploy.cli", "simulate", *args],
-        env={**clean, **environment},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_cli("simulate", *args, env=environment)
     assert result.returncode == 2, result.stderr
     assert says in result.stderr
     assert "Traceback" not in result.stderr

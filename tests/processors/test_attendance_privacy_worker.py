@@ -29,7 +29,7 @@ import pytest
 from ingest.models import Alert, DeadLetter
 from ingest.pseudonym import Pseudonyms
 from processors.attendance_rules import DailyRecord
-from tests.deploy.test_cli import occupancy
+from tests.support.cli import occupancy
 from tests.support.kafka import read_topics
 from tests.support.mqtt import Collector, publish
 from tests.support.pipeline import Pipeline, replay_clock

@@ -44,7 +44,7 @@ import holidays
 import pytest
 import yaml
 
-from tests.deploy.test_cli import occupancy
+from tests.support.cli import occupancy
 from tests.support.kafka import read_topics
 from tests.support.mqtt import publish
 from tests.support.pipeline import Pipeline, replay_clock

@@ -30,7 +30,7 @@ from ingest.pseudonym import Pseudonyms
 from ingest.settings import Settings
 from processors.attendance import read_latest
 from processors.attendance_rules import DailyRecord
-from tests.deploy.test_cli import occupancy
+from tests.support.cli import occupancy
 from tests.support.kafka import read_topics
 from tests.support.mqtt import Collector, publish
 from tests.support.pipeline import Pipeline, replay_clock
