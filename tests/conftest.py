@@ -1,6 +1,8 @@
 """Shared fixtures: the real local stack (Mosquitto, Kafka, InfluxDB and its v2 proxy).
 
-It starts once per session, on free ports in a temp dir, and only when a test asks for it.
+It starts once per session, on free ports in a temp dir, and only when a test asks for it;
+tests/system brings up a stack of its own per module instead (tests/system/conftest.py).
+Each test is marked with its tier, the folder it lives in: `unit`, `integration`, `system`.
 """
 
 from __future__ import annotations
@@ -14,15 +16,27 @@ from deploy.local.stack import Stack, StackPorts
 from ingest.roster import Roster, load_roster
 from ingest.site import Site, load_site
 
-SAMPLE_SITE = Path(__file__).resolve().parents[1] / "deploy" / "sample" / "site.yaml"
+TESTS = Path(__file__).resolve().parent
+SAMPLE_SITE = TESTS.parent / "deploy" / "sample" / "site.yaml"
 SAMPLE_ROSTER = SAMPLE_SITE.with_name("roster.yaml")
 
 
+TIERS = ("unit", "integration", "system")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    # A test that needs the stack is an integration test, so `-m "not integration"` skips it.
     for item in items:
-        if "stack" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.integration)
+        tier = next((t for t in TIERS if t in item.path.relative_to(TESTS).parts[:1]), None)
+        if tier is None:
+            raise pytest.UsageError(
+                f"{item.nodeid} is in no test tier: move it under tests/{{{','.join(TIERS)}}}/"
+            )
+        item.add_marker(getattr(pytest.mark, tier))
+        # A test that needs the stack is never a unit test, whatever its folder says.
+        if tier == "unit" and "stack" in getattr(item, "fixturenames", ()):
+            raise pytest.UsageError(
+                f"{item.nodeid} uses the stack: it belongs in tests/integration/"
+            )
 
 
 @pytest.fixture(scope="session")

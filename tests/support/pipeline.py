@@ -100,5 +100,6 @@ def clock_env(clock: ReplayClock) -> dict[str, str]:
 
 SESSION_CLOCK = replay_clock()
 """The clock of every pipeline that does not bring its own, anchored once per test session:
-helpers that stamp messages for several modules' pipelines (`tests.processors.test_worker.door`)
+helpers that stamp messages for several modules' pipelines
+(`tests.integration.processors.test_worker.door`)
 agree with all of them."""

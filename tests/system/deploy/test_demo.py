@@ -1,0 +1,134 @@
+"""`occupancy demo`, headless, as a newcomer would run it: nothing configured, so it starts
+its embedded brokers (amqtt, Tansu), the bridge, a worker and the simulator, all on the replay
+clock of the latest office day, whatever today's hour and weekday; alerts fire, the web
+board's JSON shows people in rooms and checked in, most of the roster's office staff check
+in, the day closes at midnight with its absentees, and when it ends no process is left behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from ingest.roster import load_roster
+from ingest.site import load_site
+from processors.attendance_rules import day_end
+
+REPO = Path(__file__).resolve().parents[3]
+SAMPLE = REPO / "deploy" / "sample"
+
+
+def _clean_env() -> dict[str, str]:
+    """The environment of a fresh shell: no OCC_* setting at all."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("OCC_")}
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with Path(f"/proc/{pid}/stat").open() as stat:
+            return stat.read().split()[2] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def _processes_mentioning(text: str) -> list[int]:
+    """Live processes whose command line or environment mention `text`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            seen = (entry / "cmdline").read_bytes() + (entry / "environ").read_bytes()
+        except OSError:
+            continue
+        if text.encode() in seen and _alive(int(entry.name)):
+            found.append(int(entry.name))
+    return found
+
+
+def test_the_demo_runs_alone_and_leaves_nothing_behind(tmp_path: Path) -> None:
+    out = tmp_path / "demo.out"
+    err = tmp_path / "demo.err"
+    with out.open("wb") as stdout, err.open("wb") as stderr:
+        demo = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "deploy.cli",
+                "demo",
+                "--headless",
+                # 05:00 to midnight in about 76 s after the clock's 40 s of lead.
+                "--speed",
+                "900",
+                "--duration",
+                "140",
+            ],
+            cwd=tmp_path,  # a fresh directory: its .run/ is the demo's own
+            env=_clean_env(),
+            stdout=stdout,
+            stderr=stderr,
+        )
+    board: dict[str, Any] = {}
+
+    def poll_board() -> None:
+        # The web board is up once the worker is; its JSON must show people in rooms.
+        deadline = time.monotonic() + 240
+        while demo.poll() is None and time.monotonic() < deadline:
+            text = err.read_text(errors="replace")
+            url = next((w for w in text.split() if w.startswith("http://")), None)
+            if url is not None:
+                api = url.replace("/building/", "/api/buildings/")
+                try:
+                    with urllib.request.urlopen(api, timeout=5) as answer:
+                        data = json.loads(answer.read())
+                    people = any(r.get("count", 0) > 0 for r in data.get("rooms", []))
+                    if people and (data.get("checked_in") or 0) > 0:
+                        board.update(data)
+                        return
+                except OSError:
+                    pass
+            time.sleep(1)
+
+    watcher = threading.Thread(target=poll_board, daemon=True)
+    watcher.start()
+    try:
+        demo.wait(timeout=400)
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+    watcher.join(timeout=5)
+    log = err.read_text(errors="replace")
+    assert demo.returncode == 0, log[-3000:]
+    result = json.loads(out.read_text().strip().splitlines()[-1])
+    assert result["embedded"] == ["mqtt", "kafka"]
+    assert result["exit_codes"] == {"simulator": 0, "worker": 0, "bridge": 0} or (
+        result["exit_codes"]["worker"] == 0 and result["exit_codes"]["bridge"] == 0
+    ), result
+    assert result["alerts"] > 0, log[-3000:]
+    assert result["peak_rooms_with_people"] > 0
+    assert board, f"the web board never showed people in rooms and checked in ({result})"
+    # Most of the office staff the roster plans that day checked in (a few are sick).
+    site = load_site(SAMPLE / "site.yaml")
+    roster = load_roster(SAMPLE / "roster.yaml", site)
+    day = date.fromisoformat(result["date"])
+    planned = {b.id: roster.planned_wfo(b.id, day) for b in site.buildings}
+    assert sum(planned.values()) > 0, f"{day} is no office day"
+    for building, n in planned.items():
+        assert result["checked_in_peak"].get(building, 0) >= 0.8 * n, (building, n, result)
+    # The simulated day ended: absentees are marked, and those who never tapped out closed.
+    assert datetime.fromisoformat(result["simulated_until"]) >= max(
+        day_end(day, b.zone) for b in site.buildings
+    ), result
+    assert result["attendance"].get("absent", 0) > 0, result
+    assert result["attendance"].get("auto_closed", 0) > 0, result
+    time.sleep(1)
+    assert [p for p in result["pids"] if _alive(p)] == []
+    assert _processes_mentioning(result["run_dir"]) == []
