@@ -297,8 +297,9 @@ class Settings(BaseSettings):
     health_file: Annotated[
         Path | None,
         Field(
-            description="Touched by the bridge and each worker while they make progress; "
-            "`occupancy health` reads it (container health checks)."
+            description="Touched by the bridge and each worker while they make progress (at "
+            "most once a second); `occupancy health` exits 0 while it is fresh (30 s by "
+            "default), else 1 with one sentence: for container health checks."
         ),
     ] = None
 

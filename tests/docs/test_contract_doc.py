@@ -19,13 +19,16 @@ from pydantic import BaseModel
 
 from alerts.machine import BuildingSummary
 from ingest import audit, models, validation
+from ingest.errors import PayloadRejected
 from ingest.kafka import TOPICS
 from ingest.roster import Scheduled
 from ingest.schema import SCHEMAS
 from ingest.settings import Settings
+from ingest.site import load_site
 from ingest.topics import Topic
 from processors.attendance import Presence, PresenceCount
 from processors.attendance_rules import AttendanceStatus, DailyRecord, Flag, Tap
+from tests.conftest import SAMPLE_SITE
 from tests.docs.markdown import DOCS, REPO, Section, name_of, parse, spans
 
 CONTRACT = DOCS / "contract.md"
@@ -138,6 +141,39 @@ def test_every_field_of_a_model_is_in_its_table_with_its_requiredness(
             assert quoted == allowed, (
                 f"{name}.{field}: the code allows {sorted(allowed)}, the table {sorted(quoted)}"
             )
+
+
+def test_every_payload_has_an_example_and_every_example_is_valid(doc: Section) -> None:
+    sections = _model_sections(doc)
+    models_ = _wire_models()
+    for name, section in sections.items():
+        for example in _json_blocks(section):
+            models_[name].model_validate_json(example)
+    for model, _topic in SCHEMAS.values():
+        assert _json_blocks(sections[model.__name__]), (
+            f"### `{model.__name__}`: vendors need an example (a ```json block)"
+        )
+
+
+def test_the_dead_letter_example_is_what_the_bridge_makes_of_its_payload(doc: Section) -> None:
+    (example,) = _json_blocks(_model_sections(doc)["DeadLetter"])
+    letter = models.DeadLetter.model_validate_json(example)
+    validator = validation.Validator(load_site(SAMPLE_SITE), MQTT_PREFIX)
+    with pytest.raises(PayloadRejected) as rejected:
+        validator.validate(letter.topic, letter.payload, letter.received_at)
+    assert (rejected.value.reason, rejected.value.detail) == (letter.reason, letter.detail)
+
+
+def _json_blocks(section: Section) -> list[str]:
+    blocks, current = [], None
+    for line in section.lines:
+        if line.startswith("```"):
+            if current is not None:
+                blocks.append("\n".join(current))
+            current = [] if line.strip() == "```json" and current is None else None
+        elif current is not None:
+            current.append(line)
+    return blocks
 
 
 def _literal_values(annotation: Any) -> set[str]:
