@@ -165,7 +165,8 @@ def test_the_dead_letter_example_is_what_the_bridge_makes_of_its_payload(doc: Se
 
 
 def _json_blocks(section: Section) -> list[str]:
-    blocks, current = [], None
+    blocks: list[str] = []
+    current: list[str] | None = None  # the lines of the ```json block being read
     for line in section.lines:
         if line.startswith("```"):
             if current is not None:
