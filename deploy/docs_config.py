@@ -12,7 +12,7 @@ import sys
 import types
 from datetime import date
 from pathlib import Path
-from typing import Any, Union, get_args, get_origin
+from typing import Any, Literal, Union, get_args, get_origin
 
 import annotated_types
 from pydantic import AwareDatetime, BaseModel, SecretStr
@@ -94,17 +94,30 @@ _NAMES: dict[Any, str] = {
 
 
 def _type(info: FieldInfo) -> str:
-    annotation = info.annotation
-    if get_origin(annotation) in (Union, types.UnionType):
-        annotation = next(a for a in get_args(annotation) if a is not type(None))
-    if annotation not in _NAMES:
-        raise ValueError(
-            f"deploy/docs_config.py has no name for the type {annotation!r}: add it to _NAMES."
-        )
-    words = [_NAMES[annotation]]
+    words = [_name_of(info.annotation)]
     for rule in info.metadata:
         words += _constraint(rule)
     return _cell(", ".join(words))
+
+
+def _name_of(annotation: Any) -> str:
+    """How a user writes a value of this type in an environment variable."""
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin in (Union, types.UnionType):
+        named = [_name_of(a) for a in args if a is not type(None)]
+        return " or ".join(named)
+    if origin is Literal:
+        return "one of " + ", ".join(f"`{a}`" for a in args)
+    if origin in (list, tuple, set, frozenset):
+        return f"JSON list of {_name_of(args[0])}" if args else "JSON list"
+    if origin is dict or annotation is dict:
+        return "JSON object"
+    if annotation not in _NAMES:
+        raise ValueError(
+            f"deploy/docs_config.py has no name for the type {annotation!r}: add how a user "
+            "writes it to _NAMES."
+        )
+    return _NAMES[annotation]
 
 
 _BOUNDS = (

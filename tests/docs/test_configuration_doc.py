@@ -6,7 +6,7 @@ When a test here fails after a setting was added or changed, give the setting a
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 import pytest
 from pydantic import Field, SecretStr
@@ -62,3 +62,17 @@ def test_types_bounds_and_defaults_are_shown_as_a_user_types_them() -> None:
     assert rows["OCC_WORKER_STORE"][1] == "text, one of `auto`, `memory`, `rocksdb`"
     assert rows["OCC_SITE_FILE"][1:3] == ["path", "unset"]
     assert rows["OCC_ALERT_DEBOUNCE_S"][2] == "`0`"
+
+
+def test_settings_of_other_shapes_are_named_as_a_user_writes_them() -> None:
+    class Shapes(Settings):
+        mode: Annotated[Literal["fast", "safe"], Field(description="A mode.")] = "safe"
+        hosts: Annotated[tuple[str, ...], Field(description="Hosts.")] = ()
+        ratio: Annotated[float | int, Field(description="A ratio.")] = 1
+
+    rows = {
+        line.split(" | ")[0].strip("| `"): line.split(" | ") for line in render(Shapes).splitlines()
+    }
+    assert rows["OCC_MODE"][1:3] == ["one of `fast`, `safe`", "`safe`"]
+    assert rows["OCC_HOSTS"][1] == "JSON list of text"
+    assert rows["OCC_RATIO"][1] == "number or integer"
