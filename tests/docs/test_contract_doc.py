@@ -22,7 +22,7 @@ from ingest import audit, models, validation
 from ingest.errors import PayloadRejected
 from ingest.kafka import TOPICS
 from ingest.roster import Scheduled
-from ingest.schema import SCHEMAS
+from ingest.schema import SCHEMAS, json_schema
 from ingest.settings import Settings
 from ingest.site import load_site
 from ingest.topics import Topic
@@ -85,6 +85,17 @@ def test_mqtt_topics_are_the_topic_grammars_and_carry_the_schemas_payloads(doc: 
     documented = _model_sections(doc)
     for topic, payload in payload_of.items():
         assert set(payload) <= set(documented), f"{topic}: {payload} has no ### section"
+
+
+def test_the_schema_files_and_their_version_are_the_ones_occupancy_schema_writes(
+    doc: Section,
+) -> None:
+    text = "\n".join(doc.lines)
+    named = {s.removesuffix(".schema.json") for s in spans(text) if s.endswith(".schema.json")}
+    _both_ways(
+        sorted(named), set(SCHEMAS), "schema file(s)", "the JSON Schemas paragraph at the top"
+    )
+    assert f"`{json_schema('door-event')['$id']}`" in text, "the $id example has another version"
 
 
 # --- payloads and records ------------------------------------------------------------------
