@@ -8,6 +8,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 DOCS = REPO / "docs"
+GUIDES = sorted([REPO / "README.md", REPO / "deploy" / "README.md", *DOCS.glob("*.md")])
+"""Every page a user reads: the README, the deploy guide and docs/."""
 
 _HEADING = re.compile(r"^(#{1,6}) (.+?)\s*$")
 _SPAN = re.compile(r"`([^`]+)`")
@@ -80,7 +82,11 @@ def parse(path: Path) -> Section:
 
 
 def spans(text: str) -> list[str]:
-    return _SPAN.findall(text)
+    """The code spans of `text` outside fenced blocks (whose backticks would pair wrongly)."""
+    return _SPAN.findall(_FENCED.sub("", text))
+
+
+_FENCED = re.compile(r"^```.*?^```[^\n]*$", re.MULTILINE | re.DOTALL)
 
 
 def name_of(title: str) -> str:

@@ -9,6 +9,7 @@ copied here. A failure says what to add or remove, and where.
 from __future__ import annotations
 
 import ast
+import re
 import types
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,11 +26,11 @@ from ingest.roster import Scheduled
 from ingest.schema import SCHEMAS, json_schema
 from ingest.settings import Settings
 from ingest.site import load_site
-from ingest.topics import Topic
+from ingest.topics import Topic, parse_topic
 from processors.attendance import Presence, PresenceCount
 from processors.attendance_rules import AttendanceStatus, DailyRecord, Flag, Tap
 from tests.conftest import SAMPLE_SITE
-from tests.docs.markdown import DOCS, REPO, Section, name_of, parse, spans
+from tests.docs.markdown import DOCS, GUIDES, REPO, Section, name_of, parse, spans
 
 CONTRACT = DOCS / "contract.md"
 MQTT_PREFIX = Settings.model_fields["mqtt_prefix"].default
@@ -69,13 +70,18 @@ def _both_ways(documented: list[str], in_code: set[str], what: str, where: str) 
 # --- MQTT ----------------------------------------------------------------------------------
 
 
-def test_mqtt_topics_are_the_topic_grammars_and_carry_the_schemas_payloads(doc: Section) -> None:
-    topics = doc.child("MQTT topics")
-    patterns = {}
+def _topic_patterns() -> set[str]:
+    """`occupancy/{building}/{room}/door/{sensor}` and the others, from the topic classes."""
+    patterns = set()
     for grammar in get_args(Topic):
         placeholders = [f"{{{name}}}" for name in grammar.__dataclass_fields__]
-        patterns[grammar(*placeholders).format(MQTT_PREFIX)] = grammar
-    _both_ways(topics.first_column(), set(patterns), "MQTT topic(s)", "## MQTT topics")
+        patterns.add(grammar(*placeholders).format(MQTT_PREFIX))
+    return patterns
+
+
+def test_mqtt_topics_are_the_topic_grammars_and_carry_the_schemas_payloads(doc: Section) -> None:
+    topics = doc.child("MQTT topics")
+    _both_ways(topics.first_column(), _topic_patterns(), "MQTT topic(s)", "## MQTT topics")
     payload_of = {name_of(cells[0]): spans(cells[-1]) for cells in topics.rows()}
     for model, topic in SCHEMAS.values():
         assert payload_of[topic] == [model.__name__], (
@@ -96,6 +102,22 @@ def test_the_schema_files_and_their_version_are_the_ones_occupancy_schema_writes
         sorted(named), set(SCHEMAS), "schema file(s)", "the JSON Schemas paragraph at the top"
     )
     assert f"`{json_schema('door-event')['$id']}`" in text, "the $id example has another version"
+
+
+@pytest.mark.parametrize("guide", GUIDES, ids=lambda p: str(p.relative_to(REPO)))
+def test_every_topic_a_guide_names_is_one_of_the_contract(guide: Path) -> None:
+    """An MQTT topic in a code span is a pattern of the grammar or a concrete topic it
+    parses; `occupancy.<name>` is a Kafka topic of ingest/kafka.py."""
+    text = guide.read_text(encoding="utf-8")
+    kafka = {f"{KAFKA_PREFIX}.{spec.name}" for spec in TOPICS}
+    for span in spans(text):
+        if re.fullmatch(rf"{MQTT_PREFIX}/[^/%+#\s]+/[^%+#\s]+", span):
+            if "{" in span:
+                assert span in _topic_patterns(), f"{guide.name}: `{span}` is no topic pattern"
+            else:
+                parse_topic(MQTT_PREFIX, span)  # raises PayloadRejected saying why not
+        elif re.fullmatch(rf"{KAFKA_PREFIX}\.(?!(py|md|ya?ml|json|conf)$)[a-z-]+", span):  # no file
+            assert span in kafka, f"{guide.name}: `{span}` is not a topic of ingest/kafka.py"
 
 
 # --- payloads and records ------------------------------------------------------------------

@@ -12,14 +12,13 @@ import pytest
 
 from deploy.local.stack import StackPorts, port_variable
 from ingest.settings import Settings
-from tests.docs.markdown import DOCS, REPO
+from tests.docs.markdown import GUIDES, REPO, spans
 
-GUIDES = sorted([REPO / "README.md", REPO / "deploy" / "README.md", *DOCS.glob("*.md")])
 _LINK = re.compile(r"\]\(([^)\s]+)\)")
 _HEADING = re.compile(r"^#{1,6} (.+?)\s*$", re.MULTILINE)
 _VARIABLE = re.compile(r"\bOCC_[A-Z0-9_]+\b")
 # A repository path in a code span: a top-level folder of ours, then a plain path.
-_PATH = re.compile(r"`((?:ingest|processors|alerts|deploy|tests|bench|docs)/[\w./-]*)`")
+_PATH = re.compile(r"(?:ingest|processors|alerts|deploy|tests|bench|docs)/[\w./-]*")
 # What the operator makes on the production host, described but never in the repository.
 _MADE_BY_OPERATORS = re.compile(
     r"^deploy/(secrets|mosquitto/auth|mosquitto/certs)/.+|^deploy/\.env$"
@@ -54,7 +53,7 @@ def test_every_relative_link_reaches_a_file_and_its_heading(guide: Path) -> None
 
 @pytest.mark.parametrize("guide", GUIDES, ids=_id)
 def test_every_repository_path_in_code_exists(guide: Path) -> None:
-    for path in _PATH.findall(guide.read_text(encoding="utf-8")):
+    for path in filter(_PATH.fullmatch, spans(guide.read_text(encoding="utf-8"))):
         if _MADE_BY_OPERATORS.match(path):
             continue
         assert (REPO / path).exists(), f"{_id(guide)}: `{path}` is not in the repository"
