@@ -1,4 +1,5 @@
-"""The guides point at what exists: relative links, repository paths and `OCC_` names."""
+"""The guides point at what exists: relative links, repository paths, `OCC_` names and
+`occupancy` commands with their options."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ import re
 from dataclasses import fields
 from pathlib import Path
 
+import click
 import pytest
 
+from deploy.cli import main
 from deploy.local.stack import StackPorts, port_variable
 from ingest.settings import Settings
 from tests.docs.markdown import GUIDES, REPO, spans
@@ -80,3 +83,36 @@ def _known() -> frozenset[str]:
                 if isinstance(node, ast.Constant) and isinstance(node.value, str):
                     known |= {v for v in _VARIABLE.findall(node.value) if v == node.value}
     return frozenset(known)
+
+
+@pytest.mark.parametrize("guide", GUIDES, ids=_id)
+def test_every_occupancy_command_and_option_exists(guide: Path) -> None:
+    for line in _commands(guide.read_text(encoding="utf-8")):
+        words = [w.strip("[]") for w in line.split() if w.strip("[]")]
+        command: click.Command = main
+        while isinstance(command, click.Group) and words and words[0] in command.commands:
+            command = command.commands[words.pop(0)]
+        if isinstance(command, click.Group) and words and "|" in words[0]:
+            assert set(words.pop(0).split("|")) <= set(command.commands), f"{_id(guide)}: {line}"
+            continue  # `devices add|remove`: the options differ between them
+        assert command is not main, f"{_id(guide)}: `occupancy {line}` is no command"
+        options = {o for p in command.params for o in (*p.opts, *p.secondary_opts)}
+        for word in words:
+            if word.startswith("--"):
+                option = word.split("=")[0]
+                assert option in options, f"{_id(guide)}: `occupancy {line}` has no {option}"
+
+
+def _commands(text: str) -> list[str]:
+    """What follows `occupancy ` in code spans and in ```bash blocks, up to a comment or
+    the next command of the line."""
+    found = [s.removeprefix(".venv/bin/") for s in spans(text)]
+    for block in re.findall(r"^```bash\n(.*?)^```", text, flags=re.MULTILINE | re.DOTALL):
+        for line in block.splitlines():
+            found += re.split(r"&&|;|\$\(", line.split(" #")[0])
+    commands = []
+    for piece in found:
+        match = re.match(r"\s*(?:\S*/)?occupancy ([a-z].*)", piece)
+        if match:
+            commands.append(match[1].replace("\\|", "|").strip(' )"'))
+    return commands
