@@ -1,4 +1,4 @@
-"""The wire contract: pydantic models of every MQTT payload and Kafka record (DESIGN.md).
+"""The wire contract: pydantic models of every MQTT payload and Kafka record (docs/contract.md).
 
 Payload models (`DoorEvent`, `KioskEvent`, `RoomState`, `Alert`, `AlertAck`) are exactly
 what devices and consoles send and receive; record models (`DoorRecord`, `CheckinRecord`,

@@ -24,97 +24,406 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="OCC_", env_file=".env", extra="ignore")
 
-    mqtt_url: str = "mqtt://127.0.0.1:1883"
-    mqtt_prefix: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")] = (
-        "occupancy"
-    )
-    mqtt_ca_file: Path | None = None  # the CA to trust for mqtts://; the system's when unset
-    mqtt_password_file: Path | None = None  # Mosquitto's password_file (`occupancy devices`)
-    mqtt_acl_file: Path | None = None  # Mosquitto's acl_file (`occupancy devices`)
-    kafka_bootstrap: str = "127.0.0.1:9092"
-    kafka_topic_prefix: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,100}$")] = "occupancy"
-    kafka_partitions: Annotated[int, Field(ge=1, le=1000)] = 6
-    kafka_replication: Annotated[int, Field(ge=1, le=10)] = 1
-    kafka_linger_ms: Annotated[int, Field(ge=0, le=1000)] = 5
-    kafka_idempotence: bool = True  # off only for brokers without it (Tansu, in the demo)
+    mqtt_url: Annotated[
+        str,
+        Field(
+            description="The MQTT broker: `mqtt://[user:pass@]host[:port]`, `mqtts://` for TLS; "
+            "a login in it is percent-encoded (`p%40ss` for `p@ss`)."
+        ),
+    ] = "mqtt://127.0.0.1:1883"
+    mqtt_prefix: Annotated[
+        str,
+        Field(
+            pattern=r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$",
+            description="The first topic level(s) of every MQTT topic.",
+        ),
+    ] = "occupancy"
+    mqtt_ca_file: Annotated[
+        Path | None,
+        Field(
+            description="The CA to trust for `mqtts://` (the system's CAs when unset); the "
+            "broker's certificate must name the host of `OCC_MQTT_URL`."
+        ),
+    ] = None
+    mqtt_password_file: Annotated[
+        Path | None,
+        Field(
+            description="Mosquitto's `password_file`, written by `occupancy devices add|remove`."
+        ),
+    ] = None
+    mqtt_acl_file: Annotated[
+        Path | None,
+        Field(description="Mosquitto's `acl_file`, written by `occupancy devices add|remove`."),
+    ] = None
+    kafka_bootstrap: Annotated[
+        str, Field(description="The Kafka brokers: a comma-separated list of `host:port`.")
+    ] = "127.0.0.1:9092"
+    kafka_topic_prefix: Annotated[
+        str,
+        Field(
+            pattern=r"^[A-Za-z0-9_.-]{1,100}$",
+            description="Kafka topics are `<prefix>.door`, `<prefix>.checkin` and so on; the "
+            "workers' consumer group is `<prefix>-workers`.",
+        ),
+    ] = "occupancy"
+    kafka_partitions: Annotated[
+        int,
+        Field(
+            ge=1,
+            le=1000,
+            description="Partitions of the keyed topics when the pipeline creates them: the "
+            "most workers that can share the work. It cannot simply be raised later.",
+        ),
+    ] = 6
+    kafka_replication: Annotated[
+        int,
+        Field(
+            ge=1,
+            le=10,
+            description="Replication factor of every topic the pipeline and Faust create "
+            "(3 with three brokers or more).",
+        ),
+    ] = 1
+    kafka_linger_ms: Annotated[
+        int,
+        Field(
+            ge=0, le=1000, description="How long a producer waits to fill a batch before it sends."
+        ),
+    ] = 5
+    kafka_idempotence: Annotated[
+        bool,
+        Field(
+            description="Idempotent producers; `false` only for brokers without them (the "
+            "demo's embedded Tansu)."
+        ),
+    ] = True
     kafka_security_protocol: Annotated[
-        str, Field(pattern=r"^(PLAINTEXT|SSL|SASL_PLAINTEXT|SASL_SSL)$")
+        str,
+        Field(
+            pattern=r"^(PLAINTEXT|SSL|SASL_PLAINTEXT|SASL_SSL)$",
+            description="How every Kafka client connects: `PLAINTEXT`, `SSL`, `SASL_PLAINTEXT` "
+            "or `SASL_SSL`.",
+        ),
     ] = "PLAINTEXT"
     kafka_sasl_mechanism: Annotated[
-        str, Field(pattern=r"^(PLAIN|SCRAM-SHA-256|SCRAM-SHA-512)$")
+        str,
+        Field(
+            pattern=r"^(PLAIN|SCRAM-SHA-256|SCRAM-SHA-512)$",
+            description="The SASL mechanism: `PLAIN`, `SCRAM-SHA-256` or `SCRAM-SHA-512`.",
+        ),
     ] = "PLAIN"
-    kafka_sasl_username: str | None = None
-    kafka_sasl_password: SecretStr = SecretStr("")
-    kafka_ssl_ca_file: Path | None = None  # the CA for SSL/SASL_SSL; the system's when unset
+    kafka_sasl_username: Annotated[
+        str | None, Field(description="The SASL user name (required with `SASL_*`).")
+    ] = None
+    kafka_sasl_password: Annotated[
+        SecretStr, Field(description="The SASL password (with `SASL_*`).")
+    ] = SecretStr("")
+    kafka_ssl_ca_file: Annotated[
+        Path | None,
+        Field(
+            description="The CA for `SSL` and `SASL_SSL` (the system's CAs when unset); host "
+            "names are verified."
+        ),
+    ] = None
 
-    influx_url: str | None = None  # metrics are off until it is set
-    influx_token: SecretStr = SecretStr("")
-    influx_org: str = "occupancy"
-    influx_bucket: str = "occupancy/autogen"
-    influx_batch_size: Annotated[int, Field(ge=1, le=50_000)] = 5000
-    influx_flush_interval_ms: Annotated[int, Field(ge=10, le=600_000)] = 1000
-    influx_timeout_ms: Annotated[int, Field(ge=100, le=600_000)] = 10_000
-    influx_buffer_points: Annotated[int, Field(ge=1, le=10_000_000)] = 200_000
-    influx_retry_max_s: Annotated[float, Field(gt=0, le=3600)] = 30.0
-    metrics_heartbeat_s: Annotated[float, Field(gt=0, le=3600)] = 60.0
-    metrics_pipeline_s: Annotated[float, Field(gt=0, le=3600)] = 10.0
+    influx_url: Annotated[
+        str | None,
+        Field(
+            description="InfluxDB's base URL (its v2 write API: InfluxDB 1.8+, 2.x, 3.x); "
+            "metrics are off while it is unset."
+        ),
+    ] = None
+    influx_token: Annotated[
+        SecretStr, Field(description="The InfluxDB token (1.x: `user:password`, or empty).")
+    ] = SecretStr("")
+    influx_org: Annotated[str, Field(description="The InfluxDB organisation.")] = "occupancy"
+    influx_bucket: Annotated[
+        str,
+        Field(
+            description="The bucket metrics go to; on InfluxDB 1.x `database/retention policy`. "
+            "The dashboards' database is the part before any `/`."
+        ),
+    ] = "occupancy/autogen"
+    influx_batch_size: Annotated[
+        int, Field(ge=1, le=50_000, description="Points per write to InfluxDB.")
+    ] = 5000
+    influx_flush_interval_ms: Annotated[
+        int,
+        Field(
+            ge=10,
+            le=600_000,
+            description="How long points wait for a batch to fill before they are written.",
+        ),
+    ] = 1000
+    influx_timeout_ms: Annotated[
+        int, Field(ge=100, le=600_000, description="How long one write to InfluxDB may take.")
+    ] = 10_000
+    influx_buffer_points: Annotated[
+        int,
+        Field(
+            ge=1,
+            le=10_000_000,
+            description="Points kept while InfluxDB does not answer; when full, the oldest "
+            "are dropped and counted.",
+        ),
+    ] = 200_000
+    influx_retry_max_s: Annotated[
+        float,
+        Field(
+            gt=0,
+            le=3600,
+            description="The longest wait between two tries while InfluxDB does not answer.",
+        ),
+    ] = 30.0
+    metrics_heartbeat_s: Annotated[
+        float,
+        Field(
+            gt=0,
+            le=3600,
+            description="Every room and every attendance unit is written to InfluxDB at "
+            "least this often, so the panels have no gaps.",
+        ),
+    ] = 60.0
+    metrics_pipeline_s: Annotated[
+        float,
+        Field(
+            gt=0,
+            le=3600,
+            description="How often each process writes its `pipeline` counters.",
+        ),
+    ] = 10.0
 
-    site_file: Path | None = None
-    roster_file: Path | None = None
+    site_file: Annotated[
+        Path | None,
+        Field(description="The site file: buildings, rooms, sensors, kiosks, policy levels."),
+    ] = None
+    roster_file: Annotated[
+        Path | None,
+        Field(description="The roster file; attendance runs only when it is set."),
+    ] = None
 
-    grafana_url: str = "http://127.0.0.1:3000"
-    grafana_token: SecretStr = SecretStr("")
+    grafana_url: Annotated[
+        str, Field(description="Grafana, for `occupancy grafana provision`.")
+    ] = "http://127.0.0.1:3000"
+    grafana_token: Annotated[
+        SecretStr,
+        Field(
+            description="A Grafana service account token with the Admin role, for `occupancy "
+            "grafana provision`."
+        ),
+    ] = SecretStr("")
 
-    bridge_client_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")] = "occupancy-bridge"
-    bridge_stats_interval_s: Annotated[float, Field(gt=0)] = 30.0
-    bridge_drain_timeout_s: Annotated[float, Field(gt=0)] = 30.0
-    bridge_kafka_stall_s: Annotated[float, Field(ge=5)] = 30.0
+    bridge_client_id: Annotated[
+        str,
+        Field(
+            pattern=r"^[A-Za-z0-9_.-]{1,64}$",
+            description="The bridge's MQTT client id, which names its persistent session: "
+            "keep it fixed, and unguessable in production.",
+        ),
+    ] = "occupancy-bridge"
+    bridge_stats_interval_s: Annotated[
+        float, Field(gt=0, description="How often the bridge logs its counters.")
+    ] = 30.0
+    bridge_drain_timeout_s: Annotated[
+        float,
+        Field(gt=0, description="How long a stopping bridge waits for Kafka to confirm."),
+    ] = 30.0
+    bridge_kafka_stall_s: Annotated[
+        float,
+        Field(
+            ge=5,
+            description="A Kafka producer that confirms nothing for this long is replaced, and "
+            "the MQTT session restarted (the broker resends what was not acknowledged).",
+        ),
+    ] = 30.0
 
-    worker_data_dir: Path = Path(".run/worker")
-    worker_store: Annotated[str, Field(pattern=r"^(auto|memory|rocksdb)$")] = "auto"
-    worker_session_timeout_s: Annotated[float, Field(ge=6, le=300)] = 10.0
-    # How long room states and table writes are gathered: a room's latest state per interval.
-    worker_state_flush_s: Annotated[float, Field(gt=0, le=5)] = 0.05
-    worker_stall_s: Annotated[float, Field(ge=0)] = 120.0  # 0: no stall watchdog
-    max_dwell_h: Annotated[float, Field(gt=0)] = 12.0
-    sensor_offline_after_s: Annotated[float, Field(gt=0)] = 300.0
-    board_port: Annotated[int, Field(ge=0, le=65535)] = 8080  # the worker's web board; 0: off
-    board_host: str = "127.0.0.1"
-    # Touched by the bridge and workers while they make progress; `occupancy health` reads it.
-    health_file: Path | None = None
+    worker_data_dir: Annotated[
+        Path,
+        Field(
+            description="The worker's local table store; two workers on one machine need their own."
+        ),
+    ] = Path(".run/worker")
+    worker_store: Annotated[
+        str,
+        Field(
+            pattern=r"^(auto|memory|rocksdb)$",
+            description="The table store: `rocksdb`, `memory`, or `auto` (RocksDB when installed).",
+        ),
+    ] = "auto"
+    worker_session_timeout_s: Annotated[
+        float,
+        Field(
+            ge=6,
+            le=300,
+            description="How long a worker that died holds its partitions before others "
+            "take them over.",
+        ),
+    ] = 10.0
+    worker_state_flush_s: Annotated[
+        float,
+        Field(
+            gt=0,
+            le=5,
+            description="How long room states are gathered before they are sent (the latest "
+            "per room).",
+        ),
+    ] = 0.05
+    worker_stall_s: Annotated[
+        float,
+        Field(
+            ge=0,
+            description="A held partition with records waiting that does not move for this "
+            "long stops the worker, for its supervisor to restart it (0: off).",
+        ),
+    ] = 120.0
+    max_dwell_h: Annotated[
+        float,
+        Field(gt=0, description="A room with no door activity for this long is reset to zero."),
+    ] = 12.0
+    sensor_offline_after_s: Annotated[
+        float,
+        Field(gt=0, description="Silence after which a door sensor counts as offline."),
+    ] = 300.0
+    board_port: Annotated[
+        int, Field(ge=0, le=65535, description="The port of the worker's web board (0: off).")
+    ] = 8080
+    board_host: Annotated[
+        str,
+        Field(
+            description="The address the web board listens on; `0.0.0.0` for other machines "
+            "(it has no login: put authentication in front)."
+        ),
+    ] = "127.0.0.1"
+    health_file: Annotated[
+        Path | None,
+        Field(
+            description="Touched by the bridge and each worker while they make progress (at "
+            "most once a second); `occupancy health` exits 0 while it is fresh (30 s by "
+            "default), else 1 with one sentence: for container health checks."
+        ),
+    ] = None
 
-    alert_debounce_s: Annotated[float, Field(ge=0)] = 0.0
-    alert_hysteresis: Annotated[int, Field(ge=0)] = 1
-    alert_min_dwell_s: Annotated[float, Field(ge=0)] = 60.0
-    alert_reminder_s: Annotated[float, Field(gt=0)] = 600.0
-    alert_tick_s: Annotated[float, Field(gt=0)] = 15.0
-    alert_forecast_horizon_s: Annotated[float, Field(ge=0)] = 900.0
-    alert_forecast_min_span_s: Annotated[float, Field(ge=0)] = 120.0
+    alert_debounce_s: Annotated[
+        float,
+        Field(
+            ge=0,
+            description="How long a room must be over its limit before its capacity alert "
+            "turns critical.",
+        ),
+    ] = 0.0
+    alert_hysteresis: Annotated[
+        int,
+        Field(ge=0, description="People below a level before that level is released."),
+    ] = 1
+    alert_min_dwell_s: Annotated[
+        float,
+        Field(ge=0, description="How long a release must hold before an alert resolves."),
+    ] = 60.0
+    alert_reminder_s: Annotated[
+        float, Field(gt=0, description="The reminder interval while an alert is critical.")
+    ] = 600.0
+    alert_tick_s: Annotated[
+        float,
+        Field(
+            gt=0,
+            description="How often resets, silent sensors, day ends and rooms with an open "
+            "alert are checked when no event comes.",
+        ),
+    ] = 15.0
+    alert_forecast_horizon_s: Annotated[
+        float,
+        Field(ge=0, description="How far ahead a `capacity_forecast` looks (0: off)."),
+    ] = 900.0
+    alert_forecast_min_span_s: Annotated[
+        float,
+        Field(ge=0, description="How much history a trend needs before it forecasts."),
+    ] = 120.0
 
-    attendance_repeat_window_s: Annotated[float, Field(ge=0)] = 60.0
-    attendance_max_clock_skew_s: Annotated[float, Field(gt=0)] = 900.0
-    # Ended days the day-end close still visits (absentees marked), and late taps still amend.
-    attendance_lookback_days: Annotated[int, Field(ge=1, le=31)] = 7
-    # The first local date attendance is kept for: no day before it is closed, so a pipeline
-    # started today does not mark everyone absent on the days it never saw. Unset: none.
-    attendance_since: date | None = None
-    # Days of daily attendance records kept (tables, `occupancy.attendance`); older are deleted.
-    attendance_retention_days: Annotated[int, Field(ge=1, le=3650)] = 90
-    # The key of the keyed hash that stands for an employee id outside the attendance tables
-    # and reports (alerts, logs). Unset: a random key per process, so pseudonyms are not stable.
-    pseudonym_key: SecretStr | None = None
-    health_temperature_c: Annotated[float, Field(ge=30, le=45)] = 37.5
-    headcount_over_plan_ratio: Annotated[float, Field(gt=0)] = 1.0
+    attendance_repeat_window_s: Annotated[
+        float, Field(ge=0, description="Taps of the same action within this count once.")
+    ] = 60.0
+    attendance_max_clock_skew_s: Annotated[
+        float,
+        Field(
+            gt=0,
+            description="A kiosk clock further off than this (by `sent_at`, else `ts`, "
+            "against the arrival) is flagged `clock_skew` and corrected.",
+        ),
+    ] = 900.0
+    attendance_lookback_days: Annotated[
+        int,
+        Field(
+            ge=1,
+            le=31,
+            description="Ended days the day-end close still visits (absentees marked) and "
+            "late taps still amend; at most `OCC_ATTENDANCE_RETENTION_DAYS`.",
+        ),
+    ] = 7
+    attendance_since: Annotated[
+        date | None,
+        Field(
+            description="The first local date attendance is kept for: no day before it is "
+            "closed, so a new deployment marks no one absent on days it never saw."
+        ),
+    ] = None
+    attendance_retention_days: Annotated[
+        int,
+        Field(
+            ge=1,
+            le=3650,
+            description="Daily attendance records older than this many days are deleted "
+            "(the workers' tables and `occupancy.attendance`).",
+        ),
+    ] = 90
+    pseudonym_key: Annotated[
+        SecretStr | None,
+        Field(
+            description="The key of the pseudonyms that stand for employee ids in alerts, "
+            "logs and dead-letter reasons (16 characters or more); the same for every worker "
+            "and kept across restarts. Unset: a random key per process, with a warning."
+        ),
+    ] = None
+    health_temperature_c: Annotated[
+        float,
+        Field(
+            ge=30,
+            le=45,
+            description="A kiosk temperature at or above this raises `health_screening`.",
+        ),
+    ] = 37.5
+    headcount_over_plan_ratio: Annotated[
+        float,
+        Field(
+            gt=0,
+            description="`building_headcount` is raised when the people in a building exceed "
+            "this times those planned in its office today.",
+        ),
+    ] = 1.0
 
-    webhook_url: SecretStr | None = None
-    webhook_secret: SecretStr = SecretStr("")
+    webhook_url: Annotated[
+        SecretStr | None,
+        Field(description="Alerts are posted here as signed JSON (unset: no webhook)."),
+    ] = None
+    webhook_secret: Annotated[
+        SecretStr,
+        Field(description="The HMAC-SHA256 key of the webhook's `X-Signature` header."),
+    ] = SecretStr("")
 
-    # What every process asks for the time: `wall`, or `replay:<start>@<speed>` to run the
-    # pipeline through a simulated day (the demo, tests); see ingest/clock.py.
-    clock: str = "wall"
-    # The real instant a replay clock reads its start; processes of one run share it. Unset:
-    # the moment the process first asks for the time.
-    clock_anchor: AwareDatetime | None = None
+    clock: Annotated[
+        str,
+        Field(
+            description="What every process asks for the time: `wall`, or "
+            "`replay:<start ISO 8601 with offset>@<speed>` to run the pipeline through a "
+            "simulated day (the demo, tests)."
+        ),
+    ] = "wall"
+    clock_anchor: Annotated[
+        AwareDatetime | None,
+        Field(
+            description="The real instant a replay clock reads its start; give every process "
+            "of one run the same. Unset: the moment the process first asks for the time."
+        ),
+    ] = None
 
     @field_validator("clock")
     @classmethod

@@ -1,7 +1,7 @@
 """The workers' metrics: room occupancy, attendance per unit, and their pipeline counters.
 
 Points go to a `Sink` (the `MetricsWriter`), which only queues them: nothing here waits on
-InfluxDB. The measurements are described in the README ("Metrics in InfluxDB").
+InfluxDB. The measurements are described in docs/contract.md ("InfluxDB schema").
 """
 
 from __future__ import annotations

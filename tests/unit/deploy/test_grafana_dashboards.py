@@ -210,7 +210,7 @@ def _write(db: InfluxDb, lines: list[str]) -> None:
 
 
 def _sample_points(now: datetime) -> list[str]:
-    """A little of each measurement, in the README's line protocol shape (precision s)."""
+    """A little of each measurement, as docs/contract.md's InfluxDB schema has it (precision s)."""
     lines: list[str] = []
     for i in range(36):  # every 5 minutes for the last 3 hours
         at = int((now - timedelta(minutes=5 * (35 - i))).timestamp())

@@ -10,7 +10,7 @@ before local midnight. The taps go MQTT → bridge → Kafka → worker.
 What each employee-day must be, and the unit totals, come from the small model below: it
 reads the roster's YAML and CSV and the site's time zones itself (not through
 ingest.roster), takes the national days from the holidays library, and applies the rules
-as README "Attendance rosters" states them; it imports nothing of processors. The
+as docs/attendance.md ("Rosters") states them; it imports nothing of processors. The
 worker's output is read back raw from Kafka and through `occupancy report attendance`,
 and must equal it exactly.
 
