@@ -1,7 +1,7 @@
 """docs/configuration.md, generated from `ingest.settings.Settings`: `python -m deploy.docs_config`.
 
 The settings class is the one truth of every `OCC_*` name, type, default and meaning; the
-page is rendered from it so the two cannot drift apart (tests/docs/test_configuration_doc.py
+page is rendered from it so the two cannot drift apart (tests/unit/docs/test_configuration_doc.py
 fails when the page is stale). Secrets show as secret: their defaults are never printed.
 """
 

@@ -2,11 +2,12 @@
 
 Run `python -m deploy.grafana.dashboards` to regenerate `deploy/grafana/dashboards/*.json`
 (committed; a test fails when they differ from what this module generates). Plain dicts,
-not grafana-foundation-sdk: it is not needed for six panel types and raw InfluxQL targets,
-it would add a dependency and a builder layer, and dicts keep the generated JSON exactly
-as readable as this code.
+built with `deploy/grafana/panels.py`: the JSON stays as readable as this code, and no
+builder layer stands between them. grafana-foundation-sdk, Grafana's typed models, checks
+them instead: tests/unit/deploy/test_grafana_sdk.py reads every dashboard with the schema
+of the Grafana in docker compose and fails on a key that schema does not know.
 
-Every query is InfluxQL against the measurements of README "Metrics in InfluxDB", so the
+Every query is InfluxQL against the measurements of docs/contract.md ("InfluxDB"), so the
 dashboards run on InfluxDB 1.8+, 2.x (through a DBRP mapping) and 3.x; the tests run each
 one on the InfluxDB 1.6 of the local stack. Every panel, annotation and template variable
 uses the datasource uid `DATASOURCE_UID`.
@@ -36,7 +37,7 @@ FOLDER_UID = "occupancy"
 FOLDER_TITLE = "Occupancy"
 DASHBOARD_DIR = Path(__file__).resolve().parent / "dashboards"
 
-# How often the writers report (README): the smallest useful $__interval of a panel.
+# How often the writers report (docs/configuration.md): the smallest useful $__interval of a panel.
 HEARTBEAT_INTERVAL = "1m"  # OCC_METRICS_HEARTBEAT_S default
 PIPELINE_INTERVAL = "10s"  # OCC_METRICS_PIPELINE_S default
 OVER_LIMIT_LEVEL = 3  # "over": more people than the limit; "full" (2) is at the limit, allowed

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 DOCS = REPO / "docs"
 GUIDES = sorted([REPO / "README.md", REPO / "deploy" / "README.md", *DOCS.glob("*.md")])
 """Every page a user reads: the README, the deploy guide and docs/."""

@@ -30,7 +30,7 @@ from ingest.topics import Topic, parse_topic
 from processors.attendance import Presence, PresenceCount
 from processors.attendance_rules import AttendanceStatus, DailyRecord, Flag, Tap
 from tests.conftest import SAMPLE_SITE
-from tests.docs.markdown import DOCS, GUIDES, REPO, Section, name_of, parse, spans
+from tests.unit.docs.markdown import DOCS, GUIDES, REPO, Section, name_of, parse, spans
 
 CONTRACT = DOCS / "contract.md"
 MQTT_PREFIX = Settings.model_fields["mqtt_prefix"].default
@@ -268,7 +268,8 @@ def _dead_letter_reasons() -> set[str]:
                     else:
                         assert uses_too_old, (
                             f"{path}:{call.lineno}: a dead letter whose reason this test cannot "
-                            "read; pass a string literal, or teach tests/docs/test_contract_doc.py"
+                            "read; pass a string literal, or teach "
+                            "tests/unit/docs/test_contract_doc.py"
                         )
             if function.name == "too_old":
                 for node in ast.walk(function):

@@ -15,7 +15,7 @@ import pytest
 from deploy.cli import main
 from deploy.local.stack import StackPorts, port_variable
 from ingest.settings import Settings
-from tests.docs.markdown import GUIDES, REPO, spans
+from tests.unit.docs.markdown import GUIDES, REPO, spans
 
 _LINK = re.compile(r"\]\(([^)\s]+)\)")
 _HEADING = re.compile(r"^#{1,6} (.+?)\s*$", re.MULTILINE)
