@@ -287,8 +287,21 @@ class DeadLetter(_Record):
 
 
 class PolicyChange(_Record):
-    """The active policy level, kept under key `policy` in the compacted `occupancy.config`."""
+    """The active policy level, kept in the compacted `occupancy.config`: the site's under key
+    `policy`, a building's own (`building` set) under `policy/{building}`."""
 
     level: Identifier
+    by: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    ts: Timestamp
+    building: Identifier | None = None
+
+
+class LimitOverride(_Record):
+    """A room's limit set at runtime over the site file's, kept in `occupancy.config` under
+    `limit/{building}/{room}`; clearing it writes a tombstone there."""
+
+    building: Identifier
+    room: Identifier
+    limit: Annotated[int, Field(ge=0, le=100_000)]
     by: Annotated[str, StringConstraints(min_length=1, max_length=128)]
     ts: Timestamp
