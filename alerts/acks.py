@@ -19,13 +19,20 @@ from typing import Protocol
 import faust
 
 from ingest.logs import kv
-from ingest.models import AckRecord
+from ingest.models import AckRecord, Alert
 from ingest.settings import Settings
 
 log = logging.getLogger(__name__)
 
 MAX_PENDING = 10_000
 """Unmatched acks kept for a retry; the oldest go first (a console flood cannot grow it)."""
+
+
+def acks(ack: AckRecord, alert: Alert | None) -> bool:
+    """Whether `ack` is of `alert`: its id, sent on its own building's topic. An ack on
+    another building's topic changes nothing: a console of one building (whose MQTT login
+    may write only there) cannot acknowledge another's alerts."""
+    return alert is not None and alert.alert_id == ack.alert_id and alert.building == ack.building
 
 
 class AckHolder(Protocol):

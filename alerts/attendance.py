@@ -26,6 +26,7 @@ from datetime import datetime
 import faust
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
+from alerts.acks import acks
 from alerts.machine import MachineState, acknowledge, event_alert_step, new_alert_id
 from alerts.notifiers import Fanout
 from ingest.models import AckInfo, AckRecord, Alert, CheckinRecord
@@ -72,7 +73,7 @@ def acknowledge_screening(
     sent again."""
     for slot, screening in screenings.slots.items():
         alert = screening.machine.alert
-        if alert is None or alert.alert_id != ack.alert_id:
+        if not acks(ack, alert):
             continue
         machine, alerts = acknowledge(
             screening.machine, AckInfo(by=ack.by, ts=ack.ts), ack.alert_id
@@ -276,7 +277,7 @@ class BuildingHeadcount:
         """Acknowledge the open `building_headcount` alert `ack` names, if this worker runs
         its building's machine."""
         for key, machine in list(self.buildings.items()):
-            if machine.alert is None or machine.alert.alert_id != ack.alert_id:
+            if not acks(ack, machine.alert):
                 continue
             if self._ownership.partition_of(key) not in self._ownership.owned():
                 return False

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 import faust
 from pydantic import BaseModel, ConfigDict
 
+from alerts.acks import acks
 from alerts.forecast import Forecast, forecast_active
 from alerts.machine import (
     AlertPolicy,
@@ -209,7 +210,7 @@ class CapacityAlerts:
                 continue
             for field in ("capacity", "forecast"):
                 machine: MachineState = getattr(machines, field)
-                if machine.alert is None or machine.alert.alert_id != ack.alert_id:
+                if not acks(ack, machine.alert):
                     continue
                 if self._occupancy.ownership.partition_of(key) not in mine:
                     return False

@@ -16,6 +16,7 @@ from collections.abc import Callable
 import faust
 from pydantic import BaseModel, ConfigDict
 
+from alerts.acks import acks
 from alerts.machine import MachineState, acknowledge, event_alert_step, new_alert_id
 from alerts.notifiers import Fanout
 from ingest.models import AckInfo, AckRecord, AlertKind
@@ -128,7 +129,7 @@ class DataQualityAlerts:
                 continue
             for kind, machine in quality.machines.items():
                 alert = machine.alert
-                if alert is None or alert.alert_id != ack.alert_id:
+                if not acks(ack, alert):
                     continue
                 if self._ownership.partition_of(key) not in mine:
                     return False
