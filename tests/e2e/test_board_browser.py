@@ -19,6 +19,7 @@ import shutil
 import time
 import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -271,12 +272,12 @@ def test_the_building_page_and_signage_follow_the_room_live(
         topic = f"{pipeline.topics}.audit"
 
         def trail() -> list[tuple[str, str, str, str]]:
+            # Off Playwright's thread, whose event loop is running.
+            with ThreadPoolExecutor(1) as reader:
+                records = reader.submit(read_topics, pipeline.bootstrap, [topic]).result()[topic]
             return [
                 (r.actor, r.role, r.action, r.target)
-                for r in (
-                    AuditRecord.model_validate_json(record.value)
-                    for record in read_topics(pipeline.bootstrap, [topic])[topic]
-                )
+                for r in (AuditRecord.model_validate_json(record.value) for record in records)
             ]
 
         deadline = time.monotonic() + 30

@@ -120,11 +120,11 @@
     const button = el("button", { class: "ack-button", type: "button" }, "Acknowledge");
     button.addEventListener("click", () => acknowledge(alert.alert_id));
     // Only security and above may acknowledge: a viewer's page has no control to try.
-    if (!may(me.role, "security")) button.remove();
+    const control = may(me.role, "security") ? button : null;
     return el("li", { class: "alert", dataset: { alertId: alert.alert_id } },
       el("span", { class: "badge" }),
       el("span", { class: "what" }),
-      el("span", { class: "ack" }, button, el("span", { class: "acked" }), el("span", { class: "error" })),
+      el("span", { class: "ack" }, control, el("span", { class: "acked" }), el("span", { class: "error" })),
       el("span", { class: "message" }),
       el("span", { class: "meta" }));
   }
