@@ -18,8 +18,9 @@ from typing import Protocol
 
 import faust
 
+from alerts.machine import MachineState, Step, acknowledge, resolve
 from ingest.logs import kv
-from ingest.models import AckRecord, Alert
+from ingest.models import AckInfo, AckRecord, Alert
 from ingest.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,16 @@ def acks(ack: AckRecord, alert: Alert | None) -> bool:
     another building's topic changes nothing: a console of one building (whose MQTT login
     may write only there) cannot acknowledge another's alerts."""
     return alert is not None and alert.alert_id == ack.alert_id and alert.building == ack.building
+
+
+def apply_ack(machine: MachineState, ack: AckRecord, dwell: timedelta) -> Step:
+    """`ack` applied to the machine holding its alert: acknowledged, or resolved by hand
+    (a new alert may open after `dwell` if the condition persists)."""
+    if ack.resolve is None:
+        return acknowledge(machine, AckInfo(by=ack.by, ts=ack.ts), ack.alert_id)
+    return resolve(
+        machine, ack.alert_id, by=ack.by, reason=ack.resolve, now=ack.received_at, dwell=dwell
+    )
 
 
 class AckHolder(Protocol):
@@ -78,6 +89,7 @@ class AckBook:
     async def _apply(self, ack: AckRecord) -> bool:
         for holder in self._holders:
             if await holder.acknowledge(ack):
-                log.info(kv("alert_acknowledged", alert_id=ack.alert_id, by=ack.by))
+                event = "alert_acknowledged" if ack.resolve is None else "alert_resolved_by_hand"
+                log.info(kv(event, alert_id=ack.alert_id, by=ack.by))
                 return True
         return False

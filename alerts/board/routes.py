@@ -42,6 +42,10 @@ class Console(Protocol):
         """Send an acknowledgement of an active alert, by an account; return what was sent."""
         ...
 
+    async def resolve(self, alert: Alert, by: str, reason: str) -> None:
+        """Resolve an active alert by hand, by an account, for a reason."""
+        ...
+
     async def set_limit(self, building: str, room: str, limit: int | None, by: str) -> None:
         """Override a room's limit (None: back to the site file's) for every worker."""
         ...
@@ -165,6 +169,9 @@ def make_app(
     app.router.add_get("/api/signage/{building}/{room}/events", _signage_events)
     app.router.add_post(
         "/api/buildings/{building}/alerts/{alert_id}/ack", _requires("security", _ack)
+    )
+    app.router.add_post(
+        "/api/buildings/{building}/alerts/{alert_id}/resolve", _requires("security", _resolve)
     )
     app.router.add_post(
         "/api/buildings/{building}/rooms/{room}/limit", _requires("operator", _limit)
@@ -526,6 +533,24 @@ async def _ack(request: web.Request, account: Account) -> web.StreamResponse:
     sent = request.app[CONSOLE].acknowledge(alert, account.name)
     _record(request, account.name, account.role, "ack", f"{building}/{alert_id}", detail=alert.kind)
     return _json(json.dumps({"alert_id": alert_id, "ack": sent.model_dump(mode="json")}), 202)
+
+
+async def _resolve(request: web.Request, account: Account) -> web.StreamResponse:
+    body = await _body(request)
+    if isinstance(body, web.Response):
+        return body
+    state = request.app[STATE]
+    building, alert_id = request.match_info["building"], request.match_info["alert_id"]
+    alert = state.alert(building, alert_id)
+    if alert is None or (alert.kind == "health_screening" and not _personal(account)):
+        return _error(404, "no such active alert in this building")
+    reason = body.get("reason")
+    if not isinstance(reason, str) or not reason.strip() or not _utf8(reason):
+        return _error(400, '"reason" says why the alert is resolved by hand')
+    reason = reason.strip()[:MAX_REASON]
+    await request.app[CONSOLE].resolve(alert, account.name, reason)
+    _record(request, account.name, account.role, "resolve", f"{building}/{alert_id}", detail=reason)
+    return _json(json.dumps({"alert_id": alert_id, "resolved_by": account.name}), 202)
 
 
 async def _limit(request: web.Request, account: Account) -> web.StreamResponse:

@@ -22,7 +22,7 @@ from alerts.board.routes import Guard, make_app
 from alerts.board.state import BoardState
 from ingest.audit import AuditRecord
 from ingest.logs import kv
-from ingest.models import Alert, AlertAck, RoomState
+from ingest.models import AckRecord, Alert, AlertAck, RoomState
 from ingest.settings import Settings
 from ingest.site import Site
 from ingest.topics import AckTopic
@@ -111,6 +111,25 @@ class Board:
         self._publish(topic, ack.model_dump_json().encode(), 1, False)
         log.info(kv("board_ack_sent", building=alert.building, alert_id=alert.alert_id))
         return ack
+
+    async def resolve(self, alert: Alert, by: str, reason: str) -> None:
+        """Send the resolve straight to the acks topic (MQTT consoles cannot resolve); the
+        worker holding the alert resolves it and sends it, resolved, to the board."""
+        now = self._settings.pipeline_clock.now()
+        record = AckRecord(
+            building=alert.building,
+            alert_id=alert.alert_id,
+            by=by,
+            ts=now,
+            received_at=now,
+            resolve=reason,
+        )
+        topic = self._settings.kafka_topic("alert-ack")
+        sent = await self._producer.send(
+            topic, record.model_dump_json().encode(), key=record.key.encode()
+        )
+        await sent
+        log.info(kv("board_resolve_sent", building=alert.building, alert_id=alert.alert_id))
 
     async def set_limit(self, building: str, room: str, limit: int | None, by: str) -> None:
         key, override = limit_override(self._settings, self._site, building, room, limit, by=by)

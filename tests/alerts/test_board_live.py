@@ -223,6 +223,21 @@ def test_the_board_follows_counts_alerts_and_acks_through_the_real_pipeline(
         status, body = guard.post_json(f"{api}/alerts/{alert['alert_id']}/ack", {})
         assert status == 409, body
 
+        # Resolved by hand while the room is still over its limit: gone from the board, and
+        # a new alert opens once the dwell (1 s) has passed.
+        status, body = guard.post_json(
+            f"{api}/alerts/{alert['alert_id']}/resolve", {"reason": "counted at the door"}
+        )
+        assert status == 202, body
+        view = board_shows(
+            guard,
+            api,
+            lambda v: (critical_alert(v) or alert)["alert_id"] != alert["alert_id"],
+            "a new alert after the manual resolve",
+        )
+        assert "event=alert_resolved_by_hand" in worker.output()
+        assert [a["alert_id"] for a in view["alerts"] if a["room"] == ROOM] != [alert["alert_id"]]
+
         # Everyone leaves: the alert resolves (after the 1 s dwell) and leaves the board.
         publish(mqtt, [door(pipeline.prefix, 3, 0, 12)], "p3")
         view = board_shows(guard, api, lambda v: not v["alerts"], "the resolved alert gone")

@@ -41,6 +41,7 @@ class Console:
 
     def __init__(self) -> None:
         self.acks: list[tuple[str, str]] = []
+        self.resolves: list[tuple[str, str, str]] = []
         self.limits: list[tuple[str, str, int | None, str]] = []
         self.levels: list[tuple[str, str, str]] = []
         self.records: list[AuditRecord] = []
@@ -48,6 +49,9 @@ class Console:
     def acknowledge(self, alert: Alert, by: str) -> AlertAck:
         self.acks.append((alert.alert_id, by))
         return AlertAck(by=by, ts=wall_now())
+
+    async def resolve(self, alert: Alert, by: str, reason: str) -> None:
+        self.resolves.append((alert.alert_id, by, reason))
 
     async def set_limit(self, building: str, room: str, limit: int | None, by: str) -> None:
         self.limits.append((building, room, limit, by))
@@ -127,8 +131,11 @@ async def next_event(response: ClientResponse) -> tuple[str, Any]:
 ACK = f"/api/buildings/{HQ}/alerts/a1/ack"
 LIMIT = f"/api/buildings/{HQ}/rooms/{ROOM}/limit"
 POLICY = f"/api/buildings/{HQ}/policy"
+RESOLVE = f"/api/buildings/{HQ}/alerts/a1/resolve"
 STATE_CHANGING = [
     (ACK, {}),
+    (RESOLVE, {"reason": "done"}),
+    (f"/api/buildings/{HQ}/alerts/nope/resolve", {"reason": "done"}),
     (f"/api/buildings/{HQ}/alerts/no-such-alert/ack", {}),
     ("/api/buildings/nowhere/alerts/a1/ack", {}),
     (LIMIT, {"limit": 3}),
@@ -201,6 +208,7 @@ def test_every_state_changing_request_needs_a_session_then_its_token_then_an_ori
             await client.get(f"/api/signage/{HQ}/{ROOM}", headers={"Host": "x.test"})
         ).status == 403
         assert console.acks == [] and console.limits == [] and console.levels == []
+        assert console.resolves == []
         ours = await post(client, ACK, {}, token, Origin=str(client.make_url("")).rstrip("/"))
         assert ours.status == 202
         assert console.acks == [("a1", "root")]
@@ -415,3 +423,30 @@ def _path(text: str) -> str:
     from urllib.parse import quote
 
     return quote(text.encode("utf-8", "surrogatepass"), safe="") or "x"
+
+
+def test_security_resolves_an_alert_by_hand_with_a_reason(
+    sample_site: Site, tmp_path: Path
+) -> None:
+    async def scenario(client: TestClient[Any, Any], board: BoardState, console: Console) -> None:
+        board.take_alert(alert("a1"))
+        token = await login(client, "watcher")
+        assert (await post(client, RESOLVE, {"reason": "sensor removed"}, token)).status == 403
+        token = await login(client, "guard")
+        for bad in [{}, {"reason": ""}, {"reason": "   "}, {"reason": 3}]:
+            assert (await post(client, RESOLVE, bad, token)).status == 400, bad
+        answer = await post(client, RESOLVE, {"reason": " <b>sensor</b> removed "}, token)
+        assert answer.status == 202
+        assert console.resolves == [("a1", "guard", "<b>sensor</b> removed")]
+        [record] = [r for r in console.records if r.action == "resolve"]
+        assert (record.actor, record.role, record.target, record.detail) == (
+            "guard",
+            "security",
+            f"{HQ}/a1",
+            "<b>sensor</b> removed",
+        )
+        token = await login(client, "root")
+        trail = await (await client.get("/api/audit")).read()
+        assert b"<b>" not in trail and b"\\u003cb\\u003esensor" in trail
+
+    serve(sample_site, tmp_path, scenario)

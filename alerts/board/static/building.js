@@ -119,12 +119,16 @@
   function alertItem(alert) {
     const button = el("button", { class: "ack-button", type: "button" }, "Acknowledge");
     button.addEventListener("click", () => acknowledge(alert.alert_id));
-    // Only security and above may acknowledge: a viewer's page has no control to try.
+    const resolveButton = el("button", { class: "resolve-button", type: "button" }, "Resolve…");
+    resolveButton.addEventListener("click", () => resolveByHand(alert.alert_id));
+    // Only security and above may acknowledge or resolve: a viewer's page has no control to try.
     const control = may(me.role, "security") ? button : null;
+    const resolveControl = may(me.role, "security") ? resolveButton : null;
     return el("li", { class: "alert", dataset: { alertId: alert.alert_id } },
       el("span", { class: "badge" }),
       el("span", { class: "what" }),
-      el("span", { class: "ack" }, control, el("span", { class: "acked" }), el("span", { class: "error" })),
+      el("span", { class: "ack" }, control, resolveControl, el("span", { class: "acked" }),
+        el("span", { class: "error" })),
       el("span", { class: "message" }),
       el("span", { class: "meta" }));
   }
@@ -201,6 +205,20 @@
     try {
       // Accepted: the ack travels MQTT → bridge → Kafka → worker and returns as an event.
       await send(url, {}, me.csrf);
+      sending.set(alertId, "sent");
+    } catch (error) {
+      sending.set(alertId, error.message);
+    }
+    render(current);
+  }
+
+  // Resolved by hand, with a reason (audited); a condition that persists opens a new alert.
+  async function resolveByHand(alertId) {
+    const reason = (window.prompt("Why is this alert resolved by hand?") || "").trim();
+    if (!reason) return;
+    const url = `/api/buildings/${encodeURIComponent(building)}/alerts/${encodeURIComponent(alertId)}/resolve`;
+    try {
+      await send(url, { reason }, me.csrf);
       sending.set(alertId, "sent");
     } catch (error) {
       sending.set(alertId, error.message);
