@@ -239,6 +239,7 @@ def test_the_building_page_and_signage_follow_the_room_live(
         expect(door_sign.locator("#signage")).to_have_attribute("data-sign", "wait", timeout=2000)
         took = time.monotonic() - clicked
         assert took < 2.0, took
+        (ARTIFACTS / "signage-after-limit-s.txt").write_text(f"{took:.3f}\n")
         expect(door_sign.locator("#inside")).to_have_text("5 inside · limit 5")
         expect(card).to_have_attribute("data-status", "full", timeout=WAIT_MS)
         shoot(door_sign, "signage-lowered")
