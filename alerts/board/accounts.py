@@ -147,10 +147,6 @@ class Accounts:
             self._stamp = stamp
         return self._accounts.get(name)
 
-    def all(self) -> list[Account]:
-        self.get("")
-        return sorted(self._accounts.values(), key=lambda a: a.name)
-
     async def verify(self, name: str, password: str) -> Account | None:
         """The account when `password` is its own; raises Locked while it is locked out."""
         account = self.get(name)

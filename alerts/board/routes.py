@@ -76,11 +76,10 @@ class Guard:
     login_delay_s: float = 1.0
 
     @classmethod
-    def from_settings(cls, settings: Settings, accounts: Accounts | None = None) -> Guard:
+    def from_settings(cls, settings: Settings) -> Guard:
         key = settings.board_session_key
         return cls(
-            accounts=accounts
-            or Accounts(
+            accounts=Accounts(
                 settings.users_file,
                 settings.pipeline_clock,
                 max_failures=settings.board_login_max_failures,
