@@ -18,14 +18,32 @@ from typing import Protocol
 
 import faust
 
+from alerts.machine import MachineState, Step, acknowledge, resolve
 from ingest.logs import kv
-from ingest.models import AckRecord
+from ingest.models import AckInfo, AckRecord, Alert
 from ingest.settings import Settings
 
 log = logging.getLogger(__name__)
 
 MAX_PENDING = 10_000
 """Unmatched acks kept for a retry; the oldest go first (a console flood cannot grow it)."""
+
+
+def acks(ack: AckRecord, alert: Alert | None) -> bool:
+    """Whether `ack` is of `alert`: its id, sent on its own building's topic. An ack on
+    another building's topic changes nothing: a console of one building (whose MQTT login
+    may write only there) cannot acknowledge another's alerts."""
+    return alert is not None and alert.alert_id == ack.alert_id and alert.building == ack.building
+
+
+def apply_ack(machine: MachineState, ack: AckRecord, dwell: timedelta) -> Step:
+    """`ack` applied to the machine holding its alert: acknowledged, or resolved by hand
+    (a new alert may open after `dwell` if the condition persists)."""
+    if ack.resolve is None:
+        return acknowledge(machine, AckInfo(by=ack.by, ts=ack.ts), ack.alert_id)
+    return resolve(
+        machine, ack.alert_id, by=ack.by, reason=ack.resolve, now=ack.received_at, dwell=dwell
+    )
 
 
 class AckHolder(Protocol):
@@ -71,6 +89,7 @@ class AckBook:
     async def _apply(self, ack: AckRecord) -> bool:
         for holder in self._holders:
             if await holder.acknowledge(ack):
-                log.info(kv("alert_acknowledged", alert_id=ack.alert_id, by=ack.by))
+                event = "alert_acknowledged" if ack.resolve is None else "alert_resolved_by_hand"
+                log.info(kv(event, alert_id=ack.alert_id, by=ack.by))
                 return True
         return False

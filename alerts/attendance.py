@@ -21,14 +21,15 @@ partition it owns, applies the ack and sends the alert again with `ack` set.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import faust
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
-from alerts.machine import MachineState, acknowledge, event_alert_step, new_alert_id
+from alerts.acks import acks, apply_ack
+from alerts.machine import MachineState, event_alert_step, new_alert_id
 from alerts.notifiers import Fanout
-from ingest.models import AckInfo, AckRecord, Alert, CheckinRecord
+from ingest.models import AckRecord, Alert, CheckinRecord
 from ingest.roster import Employee
 from ingest.settings import Settings
 from ingest.site import Site
@@ -54,19 +55,20 @@ class Screenings(BaseModel):
     slots: dict[str, Screening] = {}
 
 
+_NO_DWELL = timedelta(0)
+
+
 def acknowledge_screening(
-    screenings: Screenings, ack: AckRecord
+    screenings: Screenings, ack: AckRecord, dwell: timedelta = _NO_DWELL
 ) -> tuple[Screenings, list[Alert]] | None:
     """The screenings after `ack` and the acknowledged alert to send again; None when no
     screening of the employee has the alert open. An alert acked before is held but not
     sent again."""
     for slot, screening in screenings.slots.items():
         alert = screening.machine.alert
-        if alert is None or alert.alert_id != ack.alert_id:
+        if not acks(ack, alert):
             continue
-        machine, alerts = acknowledge(
-            screening.machine, AckInfo(by=ack.by, ts=ack.ts), ack.alert_id
-        )
+        machine, alerts = apply_ack(screening.machine, ack, dwell)
         acked = screening.model_copy(update={"machine": machine})
         return Screenings(slots={**screenings.slots, slot: acked}), alerts
     return None
@@ -85,6 +87,7 @@ class HealthScreening:
     ) -> None:
         self._site = site
         self._clock = settings.pipeline_clock
+        self._dwell = timedelta(seconds=settings.alert_min_dwell_s)
         self._threshold = settings.health_temperature_c
         self._notifiers = notifiers
         self._ownership = attendance.ownership
@@ -155,7 +158,7 @@ class HealthScreening:
     async def acknowledge(self, ack: AckRecord) -> bool:
         """Acknowledge the open `health_screening` alert `ack` names, if this worker has it."""
         for key, screenings in list(self.employees.items()):
-            applied = acknowledge_screening(screenings, ack)
+            applied = acknowledge_screening(screenings, ack, self._dwell)
             if applied is None:
                 continue
             # A store may still hold employees whose partition moved on: the owner applies it.
@@ -206,6 +209,7 @@ class BuildingHeadcount:
     ) -> None:
         self._site = site
         self._clock = settings.pipeline_clock
+        self._dwell = timedelta(seconds=settings.alert_min_dwell_s)
         self._ratio = settings.headcount_over_plan_ratio
         self._board = board
         self._notifiers = notifiers
@@ -261,11 +265,11 @@ class BuildingHeadcount:
         """Acknowledge the open `building_headcount` alert `ack` names, if this worker runs
         its building's machine."""
         for key, machine in list(self.buildings.items()):
-            if machine.alert is None or machine.alert.alert_id != ack.alert_id:
+            if not acks(ack, machine.alert):
                 continue
             if self._ownership.partition_of(key) not in self._ownership.owned():
                 return False
-            after, alerts = acknowledge(machine, AckInfo(by=ack.by, ts=ack.ts), ack.alert_id)
+            after, alerts = apply_ack(machine, ack, self._dwell)
             if after != machine:
                 self._ownership.store(self.buildings, key, after)
             for alert in alerts:

@@ -17,18 +17,18 @@ from datetime import datetime, timedelta
 import faust
 from pydantic import BaseModel, ConfigDict
 
+from alerts.acks import acks, apply_ack
 from alerts.forecast import Forecast, forecast_active
 from alerts.machine import (
     AlertPolicy,
     MachineState,
-    acknowledge,
     capacity_step,
     event_alert_step,
     new_alert_id,
 )
 from alerts.notifiers import Fanout
 from alerts.summary import BuildingSummaries
-from ingest.models import AckInfo, AckRecord, Alert, RoomState
+from ingest.models import AckRecord, Alert, RoomState
 from ingest.settings import Settings
 from ingest.site import Site
 from processors.codec import pydantic_table
@@ -53,7 +53,10 @@ class CapacityMachines(BaseModel):
 
     @property
     def open(self) -> bool:
-        return self.capacity.alert is not None or self.forecast.alert is not None
+        # A machine resolved by hand is stepped on ticks too: it opens again after the dwell.
+        return any(
+            m.alert is not None or m.quiet_until is not None for m in (self.capacity, self.forecast)
+        )
 
 
 class CapacityAlerts:
@@ -209,12 +212,11 @@ class CapacityAlerts:
                 continue
             for field in ("capacity", "forecast"):
                 machine: MachineState = getattr(machines, field)
-                if machine.alert is None or machine.alert.alert_id != ack.alert_id:
+                if not acks(ack, machine.alert):
                     continue
                 if self._occupancy.ownership.partition_of(key) not in mine:
                     return False
-                info = AckInfo(by=ack.by, ts=ack.ts)
-                after, alerts = acknowledge(machine, info, ack.alert_id)
+                after, alerts = apply_ack(machine, ack, self._policy.min_dwell)
                 if after != machine:
                     self._machines.put(key, machines.model_copy(update={field: after}))
                     await self._occupancy.write_back()

@@ -46,13 +46,15 @@ class MachineState(_Frozen):
 
     `alert` is the open alert (None when none is open), as last sent; `pending_since` is
     when the count went over the limit (waiting out the debounce); `clear_since` is when it
-    fell below the release level (waiting out the dwell); `last_sent` paces reminders.
+    fell below the release level (waiting out the dwell); `last_sent` paces reminders;
+    `quiet_until` is when an alert resolved by hand may open again (the dwell after it).
     """
 
     alert: Alert | None = None
     pending_since: AwareDatetime | None = None
     clear_since: AwareDatetime | None = None
     last_sent: AwareDatetime | None = None
+    quiet_until: AwareDatetime | None = None
 
 
 Step = tuple[MachineState, list[Alert]]
@@ -85,6 +87,10 @@ def capacity_step(
     reading = _Reading(count, limit, now, room_name or room, warn, pending_since, held_over)
     if state.alert is not None:
         return _advance(state, state.alert, reading, policy)
+    if state.quiet_until is not None:
+        if now < state.quiet_until:
+            return state.model_copy(update={"pending_since": pending_since}), []
+        state = state.model_copy(update={"quiet_until": None})
     severity: Severity | None = "critical" if held_over else "warning" if count >= warn else None
     if severity is None:
         return state.model_copy(update={"pending_since": pending_since}), []
@@ -177,6 +183,21 @@ def acknowledge(state: MachineState, ack: AckInfo, alert_id: str) -> Step:
     return state.model_copy(update={"alert": acked, "last_sent": ts}), [acked]
 
 
+def resolve(
+    state: MachineState, alert_id: str, *, by: str, reason: str, now: datetime, dwell: timedelta
+) -> Step:
+    """Resolve the open alert `alert_id` by hand (security, with a reason); a condition that
+    persists opens a new alert once `dwell` has passed. Another id is ignored."""
+    alert = state.alert
+    if alert is None or alert.alert_id != alert_id:
+        return state, []
+    ts = max(alert.ts, now)
+    note = f" (resolved by {by}: {reason})"
+    message = alert.message[: 1024 - len(note)] + note if len(note) < 1024 else note[:1024]
+    resolved = alert.model_copy(update={"state": "resolved", "ts": ts, "message": message})
+    return MachineState(quiet_until=ts + dwell), [resolved]
+
+
 def event_alert_step(
     state: MachineState,
     *,
@@ -194,7 +215,8 @@ def event_alert_step(
     """A condition alert (sensor offline, sequence gap, …): opens when it becomes active, resolves
     when it stops; while it stays active nothing more is sent."""
     alert = state.alert
-    if active and alert is None:
+    quiet = state.quiet_until is not None and now < state.quiet_until
+    if active and alert is None and not quiet:
         opened = Alert(
             alert_id=alert_id_factory(),
             kind=kind,

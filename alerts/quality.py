@@ -12,13 +12,15 @@ silent for longer than `OCC_SENSOR_OFFLINE_AFTER_S`.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 
 import faust
 from pydantic import BaseModel, ConfigDict
 
-from alerts.machine import MachineState, acknowledge, event_alert_step, new_alert_id
+from alerts.acks import acks, apply_ack
+from alerts.machine import MachineState, event_alert_step, new_alert_id
 from alerts.notifiers import Fanout
-from ingest.models import AckInfo, AckRecord, AlertKind
+from ingest.models import AckRecord, AlertKind
 from ingest.settings import Settings
 from ingest.site import Site
 from processors.codec import pydantic_table
@@ -56,6 +58,7 @@ class DataQualityAlerts:
     ) -> None:
         self._site = site
         self._notifiers = notifiers
+        self._dwell = timedelta(seconds=settings.alert_min_dwell_s)
         self._occupancy = occupancy
         self._ownership = occupancy.ownership
         self.rooms = pydantic_table(app, "quality-alerts", RoomQuality, settings.kafka_partitions)
@@ -128,12 +131,11 @@ class DataQualityAlerts:
                 continue
             for kind, machine in quality.machines.items():
                 alert = machine.alert
-                if alert is None or alert.alert_id != ack.alert_id:
+                if not acks(ack, alert):
                     continue
                 if self._ownership.partition_of(key) not in mine:
                     return False
-                info = AckInfo(by=ack.by, ts=ack.ts)
-                after, alerts = acknowledge(machine, info, ack.alert_id)
+                after, alerts = apply_ack(machine, ack, self._dwell)
                 if after != machine:
                     machines = {**quality.machines, kind: after}
                     self._rooms.put(key, quality.model_copy(update={"machines": machines}))

@@ -89,14 +89,18 @@ def policy() -> None:
 
 @policy.command("set")
 @click.argument("level")
+@click.option("--building", help="Only this building (the others keep the site's level).")
 @click.option("--by", default=lambda: os.environ.get("USER", "cli"), help="Who changes it.")
-def policy_set(level: str, by: str) -> None:
+def policy_set(level: str, building: str | None, by: str) -> None:
     """Make LEVEL the active policy level; every worker re-rates every room at once."""
+    from deploy.console import audit
     from processors.policy import set_policy
 
     settings = _settings()
-    change = asyncio.run(set_policy(settings, _site(settings), level, by))
-    click.echo(f"policy level {change.level} set by {change.by} at {change.ts.isoformat()}")
+    change = asyncio.run(set_policy(settings, _site(settings), level, by, building))
+    audit(settings, "policy_set", building or "site", f"level {level}")
+    where = f" in {building}" if building else ""
+    click.echo(f"policy level {change.level}{where} set by {change.by} at {change.ts.isoformat()}")
 
 
 @main.command()
@@ -554,6 +558,17 @@ def _add_holidays_command() -> None:
 
 
 _add_holidays_command()
+
+
+def _add_console_commands() -> None:
+    from deploy.console import audit_command, limit, users
+
+    main.add_command(users)
+    main.add_command(limit)
+    main.add_command(audit_command)
+
+
+_add_console_commands()
 
 
 def _add_health_command() -> None:

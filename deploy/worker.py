@@ -150,7 +150,14 @@ class Workers:
         self.policy.listeners.append(self._rerate_soon)
         self.board: Board | None = None
         if settings.board_port:
-            self.board = Board(self.app, settings, site, self.publisher.publish, self.policy)
+            self.board = Board(
+                self.app,
+                settings,
+                site,
+                self.publisher.publish,
+                self.policy,
+                producer=self.producer,
+            )
             if self.presence is not None:
                 self.presence.listeners.append(self.board.take_presence)
         self.app.task(self._start_channels)

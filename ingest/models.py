@@ -240,7 +240,9 @@ class CheckinRecord(_Record):
 class AckRecord(_Record):
     """An alert acknowledgement as the bridge writes it to `occupancy.alert-ack`, keyed by alert.
 
-    `ts` is the console's time, or the arrival time when the console sent none.
+    `ts` is the console's time, or the arrival time when the console sent none. With
+    `resolve` (the reason) it resolves the alert by hand instead: only the board writes such
+    records, straight to Kafka, for an account of role `security` or above.
     """
 
     building: Identifier
@@ -248,6 +250,7 @@ class AckRecord(_Record):
     by: Annotated[str, StringConstraints(min_length=1, max_length=128)]
     ts: Timestamp
     received_at: Timestamp
+    resolve: Annotated[str, StringConstraints(min_length=1, max_length=500)] | None = None
 
     @property
     def key(self) -> str:
@@ -287,8 +290,21 @@ class DeadLetter(_Record):
 
 
 class PolicyChange(_Record):
-    """The active policy level, kept under key `policy` in the compacted `occupancy.config`."""
+    """The active policy level, kept in the compacted `occupancy.config`: the site's under key
+    `policy`, a building's own (`building` set) under `policy/{building}`."""
 
     level: Identifier
+    by: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    ts: Timestamp
+    building: Identifier | None = None
+
+
+class LimitOverride(_Record):
+    """A room's limit set at runtime over the site file's, kept in `occupancy.config` under
+    `limit/{building}/{room}`; clearing it writes a tombstone there."""
+
+    building: Identifier
+    room: Identifier
+    limit: Annotated[int, Field(ge=0, le=100_000)]
     by: Annotated[str, StringConstraints(min_length=1, max_length=128)]
     ts: Timestamp

@@ -291,9 +291,58 @@ class Settings(BaseSettings):
         str,
         Field(
             description="The address the web board listens on; `0.0.0.0` for other machines "
-            "(it has no login: put authentication in front)."
+            "(door tablets); add the name they use to OCC_BOARD_ALLOWED_HOSTS."
         ),
     ] = "127.0.0.1"
+    users_file: Path | None = Field(
+        default=None,
+        description="The web board's accounts (names, roles, argon2 password hashes), kept "
+        "by `occupancy users`. Unset: nobody can log in to the board; door signage still shows.",
+    )
+    board_session_key: SecretStr | None = Field(
+        default=None,
+        description="The key that encrypts and signs the board's session cookies (a Fernet "
+        "key: `python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key()"
+        ".decode())'`); the same on every worker, so a login holds on any of them. Unset: a "
+        "random key per worker, and a login holds only on the worker that made it.",
+    )
+    board_allowed_hosts: str = Field(
+        default="127.0.0.1,localhost,::1",
+        description="Comma-separated host names the board answers to (the Host header, and "
+        "the Origin of every POST): a page of another site, or a DNS name rebound to this "
+        "address, is refused. Add the name the board is reached by.",
+    )
+    board_secure_cookie: bool = Field(
+        default=False,
+        description="Send the session cookie only over HTTPS; set it when a TLS proxy is in front.",
+    )
+    board_session_max_age_s: float = Field(
+        default=12 * 3600,
+        gt=0,
+        description="Seconds a board login lasts before the user logs in again.",
+    )
+    board_max_streams: int = Field(
+        default=200,
+        ge=1,
+        description="Live pages (event streams) one worker's board serves at once; more are "
+        "refused with 503 until one closes.",
+    )
+    board_login_delay_s: float = Field(
+        default=1.0,
+        ge=0,
+        description="Seconds a failed board login waits before it answers (slows guessing).",
+    )
+    board_login_max_failures: int = Field(
+        default=10,
+        ge=1,
+        description="Failed board logins in a row after which the account is locked.",
+    )
+    board_lockout_s: float = Field(
+        default=900.0,
+        gt=0,
+        description="Seconds a board account stays locked after too many failed logins "
+        "(`occupancy users passwd` unlocks it at once on its next login).",
+    )
     health_file: Annotated[
         Path | None,
         Field(
@@ -424,6 +473,27 @@ class Settings(BaseSettings):
             "of one run the same. Unset: the moment the process first asks for the time."
         ),
     ] = None
+
+    @field_validator("board_session_key")
+    @classmethod
+    def _check_session_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            from cryptography.fernet import Fernet
+
+            try:
+                Fernet(value.get_secret_value())
+            except ValueError:
+                raise ValueError(
+                    "must be a Fernet key (32 url-safe base64-encoded bytes)"
+                ) from None
+        return value
+
+    @property
+    def board_hosts(self) -> frozenset[str]:
+        """OCC_BOARD_ALLOWED_HOSTS as host names, lower case, without brackets."""
+        return frozenset(
+            h.strip().strip("[]").lower() for h in self.board_allowed_hosts.split(",") if h.strip()
+        )
 
     @field_validator("clock")
     @classmethod
@@ -578,5 +648,6 @@ _SECRET_FIELDS = frozenset(
         "webhook_secret",
         "kafka_sasl_password",
         "pseudonym_key",
+        "board_session_key",
     }
 )

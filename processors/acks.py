@@ -64,7 +64,7 @@ class AckFollower:
         try:
             ack = AckRecord.model_validate_json(value)
         except ValidationError:
-            # Only the bridge writes here; anything else is skipped, not a reason to stop acks.
+            # Only the bridge (and the board, resolving) writes here; anything else is skipped.
             log.warning(kv("alert_ack_unreadable", bytes=len(value)))
             return
         for listener in self.listeners:

@@ -192,7 +192,7 @@ class Occupancy:
     def _if_changed(self, count: RoomCount, ts: datetime) -> RoomState | None:
         """The room's state when its count, limit or status differs from the last one seen."""
         key = (count.building, count.room)
-        limit = self._site.limit(self._site_room(count), self._policy.level)
+        limit = self._policy.limit(count.building, self._site_room(count))
         if self._last.get(key) == (count.count, limit):
             return None
         self._last[key] = (count.count, limit)
@@ -261,7 +261,7 @@ class Occupancy:
     def room_state(self, count: RoomCount, ts: datetime) -> RoomState:
         """The public state of a room under the policy level in force."""
         room = self._site_room(count)
-        limit = self._site.limit(room, self._policy.level)
+        limit = self._policy.limit(count.building, room)
         # Built from values already checked (the site, the rules): no validation per event.
         return RoomState.model_construct(
             building=count.building,

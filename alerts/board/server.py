@@ -1,4 +1,5 @@
-"""The board in a worker: an aiohttp server on its own port, fed from Kafka, acking over MQTT.
+"""The board in a worker: an aiohttp server on its own port, fed from Kafka, acking over MQTT,
+writing limits and levels to the config topic and every action to the audit trail.
 
 Faust's own web server stays off (processors/app.py); the board is a task of the worker's
 app. Each worker shows every building: it follows the whole room-state topic and the whole
@@ -9,22 +10,25 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import Callable
+from typing import Any, Protocol
 
 import faust
 from aiohttp import web
 from pydantic import ValidationError
 
-from alerts.board.routes import make_app
+from alerts.board.routes import Guard, make_app
 from alerts.board.state import BoardState
+from ingest.audit import AuditRecord
 from ingest.logs import kv
-from ingest.models import Alert, AlertAck, RoomState
+from ingest.models import AckRecord, Alert, AlertAck, RoomState
 from ingest.settings import Settings
 from ingest.site import Site
 from ingest.topics import AckTopic
 from processors.attendance import PresenceCount
 from processors.follow import follow_topic
-from processors.policy import PolicyFollower
+from processors.policy import PolicyFollower, limit_override, policy_change, policy_key
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +37,16 @@ Publish = Callable[[str, bytes, int, bool], object]
 
 SHUTDOWN_TIMEOUT_S = 2.0
 """Open event streams end at shutdown at once; requests still running get this long."""
+RECENT_AUDIT = 200
+"""Audit records the board keeps to show admins (the topic keeps them all)."""
+
+
+class Producer(Protocol):
+    """The worker's Kafka producer (deploy/worker.py:_LoopBoundProducer)."""
+
+    async def send(
+        self, topic: str, value: bytes | None = None, key: bytes | None = None
+    ) -> asyncio.Future[Any]: ...
 
 
 class Board:
@@ -45,10 +59,18 @@ class Board:
         site: Site,
         publish: Publish,
         policy: PolicyFollower,
+        *,
+        producer: Producer,
     ) -> None:
         self._settings = settings
+        self._site = site
         self._publish = publish
-        self.state = BoardState(site, lambda: policy.level)
+        self._producer = producer
+        self._sending: set[asyncio.Task[None]] = set()
+        self._audit_order = asyncio.Lock()  # records reach the topic in the order made
+        self._recent: deque[AuditRecord] = deque(maxlen=RECENT_AUDIT)
+        self.guard = Guard.from_settings(settings)
+        self.state = BoardState(site, policy)
         # Rooms never counted are drawn with their limit under the level in force.
         policy.listeners.append(lambda _: self.state.touch())
         self.url: str | None = None
@@ -57,7 +79,7 @@ class Board:
     async def serve(self) -> None:
         host, port = self._settings.board_host, self._settings.board_port
         runner = web.AppRunner(
-            make_app(self.state, self.acknowledge),
+            make_app(self.state, self, self.guard, self._settings.pipeline_clock.now),
             shutdown_timeout=SHUTDOWN_TIMEOUT_S,
             access_log=None,
         )
@@ -71,7 +93,7 @@ class Board:
                 return
             self.url = f"http://{f'[{host}]' if ':' in host else host}:{port}/"
             log.info(kv("board_listening", url=self.url))
-            await asyncio.gather(self._follow_rooms(), self._follow_alerts())
+            await asyncio.gather(self._follow_rooms(), self._follow_alerts(), self._follow_audit())
         finally:
             await runner.cleanup()
             if self.url is not None:
@@ -89,6 +111,72 @@ class Board:
         self._publish(topic, ack.model_dump_json().encode(), 1, False)
         log.info(kv("board_ack_sent", building=alert.building, alert_id=alert.alert_id))
         return ack
+
+    async def resolve(self, alert: Alert, by: str, reason: str) -> None:
+        """Send the resolve straight to the acks topic (MQTT consoles cannot resolve); the
+        worker holding the alert resolves it and sends it, resolved, to the board."""
+        now = self._settings.pipeline_clock.now()
+        record = AckRecord(
+            building=alert.building,
+            alert_id=alert.alert_id,
+            by=by,
+            ts=now,
+            received_at=now,
+            resolve=reason,
+        )
+        topic = self._settings.kafka_topic("alert-ack")
+        sent = await self._producer.send(
+            topic, record.model_dump_json().encode(), key=record.key.encode()
+        )
+        await sent
+        log.info(kv("board_resolve_sent", building=alert.building, alert_id=alert.alert_id))
+
+    async def set_limit(self, building: str, room: str, limit: int | None, by: str) -> None:
+        key, override = limit_override(self._settings, self._site, building, room, limit, by=by)
+        value = override.model_dump_json().encode() if override is not None else None
+        await self._config(key, value)
+
+    async def set_level(self, building: str, level: str, by: str) -> None:
+        change = policy_change(self._settings, self._site, level, by, building)
+        await self._config(policy_key(building), change.model_dump_json().encode())
+
+    async def _config(self, key: bytes, value: bytes | None) -> None:
+        sent = await self._producer.send(self._settings.kafka_topic("config"), value, key=key)
+        await sent  # the operator's answer says it is in Kafka
+        log.info(kv("board_config_sent", key=key.decode()))
+
+    def audit(self, record: AuditRecord) -> None:
+        """Send a record to the audit topic; the request does not wait for Kafka."""
+        task = asyncio.get_running_loop().create_task(self._send_audit(record))
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
+
+    async def _send_audit(self, record: AuditRecord) -> None:
+        topic = self._settings.kafka_topic("audit")
+        try:
+            async with self._audit_order:
+                sent = await self._producer.send(
+                    topic, record.model_dump_json().encode(), key=record.actor.encode()
+                )
+            await sent
+        except Exception as exc:  # logged with what it was: the trail must show the gap
+            log.error(
+                kv(
+                    "audit_not_sent",
+                    action=record.action,
+                    target=record.target,
+                    error=type(exc).__name__,
+                )
+            )
+
+    def recent_audit(self) -> list[AuditRecord]:
+        return list(self._recent)
+
+    async def _follow_audit(self) -> None:
+        def take(value: bytes) -> None:
+            self._recent.append(AuditRecord.model_validate_json(value))
+
+        await self._follow("audit", take, lambda: None)
 
     async def _follow_rooms(self) -> None:
         def take(value: bytes) -> None:

@@ -9,11 +9,10 @@ learn of each change through `changed`.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from alerts.machine import BuildingSummary, RoomSnapshot, building_summary
 from ingest.limits import status_of
@@ -22,6 +21,34 @@ from ingest.site import Building, Room, RoomType, Site
 from processors.attendance import PresenceCount
 
 _SEVERITY_RANK = {"critical": 0, "warning": 1, "info": 2}
+
+PERSONAL_KINDS = frozenset({"health_screening"})
+"""Alerts that name a person (pseudonym, kiosk, temperature): for security's eyes only."""
+
+
+def safe_json(body: bytes) -> bytes:
+    """JSON with `<`, `>` and `&` escaped (\\u003c…): still the same JSON, and markup of no
+    kind whatever a name or message holds, wherever the bytes end up."""
+    return body.replace(b"<", b"\\u003c").replace(b">", b"\\u003e").replace(b"&", b"\\u0026")
+
+
+class Limits(Protocol):
+    """The levels and limits in force (processors/policy.py:PolicyFollower)."""
+
+    def level_of(self, building: str) -> str: ...
+
+    def limit(self, building: str, room: Room) -> int: ...
+
+
+class _SiteLimits:
+    def __init__(self, site: Site) -> None:
+        self._site = site
+
+    def level_of(self, building: str) -> str:
+        return self._site.policy.active
+
+    def limit(self, building: str, room: Room) -> int:
+        return self._site.limit(room)
 
 
 class _View(BaseModel):
@@ -51,6 +78,9 @@ class BuildingView(_View):
     name: str
     timezone: str
     level: str
+    """The policy level in force in the building (its own, else the site's)."""
+    levels: list[str] = []
+    """The site's policy levels, for an operator to choose from."""
     caught_up: bool
     """False while the board is still reading what the topics held when it started."""
     summary: BuildingSummary
@@ -75,6 +105,9 @@ class BuildingListing(_View):
     checked_in: int | None = None
 
 
+_LISTING = TypeAdapter(list[BuildingListing])
+
+
 class BoardState:
     """The latest `RoomState` per room and the active alerts per building.
 
@@ -82,9 +115,11 @@ class BoardState:
     message of an active alert (escalation, reminder, acknowledgement) replaces it.
     """
 
-    def __init__(self, site: Site, level: Callable[[], str] | None = None) -> None:
+    def __init__(self, site: Site, limits: Limits | None = None) -> None:
         self._site = site
-        self._level = level or (lambda: site.policy.active)
+        self._limits = limits or _SiteLimits(site)
+        # Serialised once per change, however many pages follow (keys: what and for whom).
+        self._snapshots: dict[tuple[str, ...], bytes] = {}
         self._rooms: dict[str, dict[str, RoomState]] = {b.id: {} for b in site.buildings}
         self._alerts: dict[str, dict[str, Alert]] = {b.id: {} for b in site.buildings}
         self._presence: dict[str, PresenceCount] = {}
@@ -188,7 +223,8 @@ class BoardState:
             building=building.id,
             name=building.name,
             timezone=building.timezone,
-            level=self._level(),
+            level=self._limits.level_of(building.id),
+            levels=sorted(self._site.policy.levels),
             caught_up=self.caught_up,
             summary=self._summary(building_id),
             checked_in=presence.count if presence is not None else None,
@@ -213,7 +249,7 @@ class BoardState:
         state = self._rooms[building.id].get(room_id)
         if state is None:
             assert room is not None, "rooms without a state come from the site"
-            limit = self._site.limit(room, self._level())
+            limit = self._limits.limit(building.id, room)
             return _empty(room, limit, status_of(0, limit, self._site.policy.warn_ratio))
         return RoomView(
             room=room_id,
@@ -237,7 +273,43 @@ class BoardState:
             ),
         )
 
+    def building_json(self, building_id: str, *, personal: bool) -> bytes | None:
+        """The building's view as JSON; without `personal`, alerts naming a person left out."""
+        key = ("building", building_id, "personal" if personal else "public")
+        cached = self._snapshots.get(key)
+        if cached is None:
+            view = self.building(building_id)
+            if view is None:
+                return None
+            if not personal:
+                kept = [a for a in view.alerts if a.kind not in PERSONAL_KINDS]
+                view = view.model_copy(update={"alerts": kept})
+            cached = self._snapshots[key] = safe_json(view.model_dump_json().encode())
+        return cached
+
+    def listing_json(self) -> bytes:
+        cached = self._snapshots.get(("listing",))
+        if cached is None:
+            cached = self._snapshots[("listing",)] = safe_json(_LISTING.dump_json(self.buildings()))
+        return cached
+
+    def room_json(self, building_id: str, room_id: str) -> bytes | None:
+        """One room's view as JSON: all a door's signage is given."""
+        key = ("room", building_id, room_id)
+        cached = self._snapshots.get(key)
+        if cached is None:
+            view = self.room(building_id, room_id)
+            if view is None:
+                return None
+            cached = self._snapshots[key] = safe_json(view.model_dump_json().encode())
+        return cached
+
     def _notify(self, building: str) -> None:
+        self._snapshots = {
+            key: value
+            for key, value in self._snapshots.items()
+            if key[0] != "listing" and key[1] != building
+        }
         for key in (building, None):
             event = self._changed.pop(key, None)
             if event is not None:

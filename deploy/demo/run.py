@@ -98,6 +98,7 @@ class Demo:
         self.kafka: EmbeddedKafka | None = None
         self.board = TerminalBoard(site, settings.mqtt_prefix)
         self.board_url: str | None = None
+        self.board_password: str | None = None
         self.console = Console(stderr=options.headless)
 
     async def run(self, stop: asyncio.Event) -> DemoResult:
@@ -178,7 +179,18 @@ class Demo:
         env["OCC_WORKER_DATA_DIR"] = str(self.run_dir / "worker")
         if "board_port" in Settings.model_fields and "OCC_BOARD_PORT" not in env:
             env["OCC_BOARD_PORT"] = str(8080 if _port_free(8080) else free_port())
+        if "OCC_USERS_FILE" not in env:
+            env["OCC_USERS_FILE"] = str(self._demo_account())
         return env
+
+    def _demo_account(self) -> Path:
+        """The board needs a login: one admin account, `demo`, with a password of this run."""
+        from alerts.board.accounts import Account, hash_password, write_users
+
+        self.board_password = secrets.token_urlsafe(12)
+        path = self.run_dir / "users.json"
+        write_users(path, {"demo": Account("demo", "admin", hash_password(self.board_password))})
+        return path
 
     def _replay_clock(self) -> ReplayClock:
         """Held at the first building's start of the day until START_LEAD_S from now."""
@@ -268,6 +280,8 @@ class Demo:
         ]
         if self.board_url is not None:
             lines.append(f"  web board  [link={self.board_url}]{self.board_url}[/link]")
+            if self.board_password is not None:
+                lines.append(f"  board login  demo / {self.board_password}")
         if env.get("OCC_INFLUX_URL"):
             lines.append(f"  metrics    {env['OCC_INFLUX_URL']}")
         return "\n".join(lines)

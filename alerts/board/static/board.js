@@ -41,10 +41,48 @@ const Board = (() => {
     return source;
   }
 
+  // The logged-in account ({user, role, csrf}); off to the login page when there is none.
+  async function session() {
+    const answer = await fetch("/api/session", { credentials: "same-origin" });
+    if (answer.status === 401) {
+      location.assign("/login?next=" + encodeURIComponent(location.pathname));
+      return new Promise(() => {});
+    }
+    return answer.json();
+  }
+
+  const RANK = { viewer: 0, security: 1, operator: 2, admin: 3 };
+  function may(role, needed) {
+    return (RANK[role] ?? -1) >= RANK[needed];
+  }
+
+  // A POST of JSON with the session's CSRF token; the answer's body, or an Error with its text.
+  async function send(url, body, csrf) {
+    const answer = await fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+      body: JSON.stringify(body),
+    });
+    const data = await answer.json().catch(() => ({}));
+    if (!answer.ok) throw new Error(data.error || `HTTP ${answer.status}`);
+    return data;
+  }
+
+  // Who is logged in, and a Log out button, in a page's header.
+  function account(me, container) {
+    const out = el("button", { type: "button", id: "logout" }, "Log out");
+    out.addEventListener("click", async () => {
+      await send("/api/logout", {}, me.csrf).catch(() => {});
+      location.assign("/login");
+    });
+    container.replaceChildren(el("span", { id: "who", dataset: { role: me.role } }, `${me.user} (${me.role})`), " ", out);
+  }
+
   // The path segments after a prefix: /building/{b} → [b], /signage/{b}/{r} → [b, r].
   function pathArgs(prefix) {
     return location.pathname.slice(prefix.length).split("/").filter(Boolean).map(decodeURIComponent);
   }
 
-  return { el, time, follow, pathArgs };
+  return { el, time, follow, pathArgs, session, may, send, account };
 })();

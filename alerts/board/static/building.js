@@ -1,18 +1,18 @@
 // `/building/{building}`: every room against its limit, the building at a glance, and the
-// active alerts with an acknowledge button; redrawn from each server-sent event in place.
+// active alerts; security acknowledges them, an operator sets room limits and the building's
+// policy level, an admin reads the audit trail. Redrawn from each server-sent event in place.
 "use strict";
 
-(() => {
-  const { el, time, follow, pathArgs } = Board;
+(async () => {
+  const { el, time, follow, pathArgs, session, may, send, account } = Board;
   const [building] = pathArgs("/building/");
-  const byInput = document.getElementById("ack-by");
+  const me = await session();
+  account(me, document.getElementById("account"));
   const roomCards = new Map(); // room id → its card, kept across events
   const alertItems = new Map(); // alert id → its list item
   const sending = new Map(); // alert id → "sending" | "sent" | an error text
   let current = null;
 
-  byInput.value = localStorage.getItem("occupancy.ack-by") || "security";
-  byInput.addEventListener("change", () => localStorage.setItem("occupancy.ack-by", byInput.value));
 
   function figure(label, value, alarm) {
     return el("div", { class: "figure" + (alarm ? " alarm" : "") },
@@ -45,7 +45,33 @@
         el("span", { class: "status-label" })),
       el("div", { class: "bar" }, el("div", { class: "fill" })),
       el("div", { class: "free" }));
+    if (may(me.role, "operator")) card.append(limitControl(room));
     return card;
+  }
+
+  function limitControl(room) {
+    const input = el("input", { class: "limit-input", type: "number", min: "0", max: "100000",
+      "aria-label": `limit of ${room.name}` });
+    const set = el("button", { class: "limit-set", type: "button" }, "Set limit");
+    const clear = el("button", { class: "limit-clear", type: "button" }, "Site limit");
+    const error = el("span", { class: "error" });
+    const url = `/api/buildings/${encodeURIComponent(building)}/rooms/${encodeURIComponent(room.room)}/limit`;
+    const apply = async (limit) => {
+      error.textContent = "";
+      try {
+        await send(url, { limit }, me.csrf);
+        input.value = "";
+      } catch (failure) {
+        error.textContent = failure.message;
+      }
+    };
+    set.addEventListener("click", () => {
+      const value = Number.parseInt(input.value, 10);
+      if (Number.isNaN(value)) error.textContent = "a whole number of people";
+      else apply(value);
+    });
+    clear.addEventListener("click", () => apply(null));
+    return el("div", { class: "limit-control" }, input, set, clear, error);
   }
 
   function updateRoom(card, room) {
@@ -93,10 +119,16 @@
   function alertItem(alert) {
     const button = el("button", { class: "ack-button", type: "button" }, "Acknowledge");
     button.addEventListener("click", () => acknowledge(alert.alert_id));
+    const resolveButton = el("button", { class: "resolve-button", type: "button" }, "Resolve…");
+    resolveButton.addEventListener("click", () => resolveByHand(alert.alert_id));
+    // Only security and above may acknowledge or resolve: a viewer's page has no control to try.
+    const control = may(me.role, "security") ? button : null;
+    const resolveControl = may(me.role, "security") ? resolveButton : null;
     return el("li", { class: "alert", dataset: { alertId: alert.alert_id } },
       el("span", { class: "badge" }),
       el("span", { class: "what" }),
-      el("span", { class: "ack" }, button, el("span", { class: "acked" }), el("span", { class: "error" })),
+      el("span", { class: "ack" }, control, resolveControl, el("span", { class: "acked" }),
+        el("span", { class: "error" })),
       el("span", { class: "message" }),
       el("span", { class: "meta" }));
   }
@@ -114,7 +146,7 @@
     item.querySelector(".message").textContent = alert.message;
     const figures = alert.value !== null && alert.limit !== null ? ` · ${alert.value} of ${alert.limit}` : "";
     item.querySelector(".meta").textContent = `${time(alert.ts, current.timezone)}${figures}`;
-    const button = item.querySelector(".ack-button");
+    const button = item.querySelector(".ack-button") || el("button");
     const acked = item.querySelector(".acked");
     const error = item.querySelector(".error");
     const state = sending.get(alert.alert_id);
@@ -163,6 +195,7 @@
     renderSummary(view);
     renderRooms(view);
     renderAlerts(view);
+    levelForm(view);
   }
 
   async function acknowledge(alertId) {
@@ -170,17 +203,61 @@
     render(current);
     const url = `/api/buildings/${encodeURIComponent(building)}/alerts/${encodeURIComponent(alertId)}/ack`;
     try {
-      const answer = await fetch(url, {
-        method: "POST",
-        headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ by: byInput.value.trim() || "security" }),
-      });
       // Accepted: the ack travels MQTT → bridge → Kafka → worker and returns as an event.
-      sending.set(alertId, answer.ok ? "sent" : (await answer.json()).error || `HTTP ${answer.status}`);
+      await send(url, {}, me.csrf);
+      sending.set(alertId, "sent");
     } catch (error) {
-      sending.set(alertId, `not sent: ${error}`);
+      sending.set(alertId, error.message);
     }
     render(current);
+  }
+
+  // Resolved by hand, with a reason (audited); a condition that persists opens a new alert.
+  async function resolveByHand(alertId) {
+    const reason = (window.prompt("Why is this alert resolved by hand?") || "").trim();
+    if (!reason) return;
+    const url = `/api/buildings/${encodeURIComponent(building)}/alerts/${encodeURIComponent(alertId)}/resolve`;
+    try {
+      await send(url, { reason }, me.csrf);
+      sending.set(alertId, "sent");
+    } catch (error) {
+      sending.set(alertId, error.message);
+    }
+    render(current);
+  }
+
+  function levelForm(view) {
+    const form = document.getElementById("level-form");
+    const select = document.getElementById("level");
+    if (!may(me.role, "operator") || !view.levels) return;
+    if (form.hidden) {
+      select.replaceChildren(...view.levels.map((level) => el("option", { value: level }, level)));
+      select.value = view.level;
+      form.hidden = false;
+      form.addEventListener("submit", async (event) => {
+        event.preventDefault();
+        const error = document.getElementById("level-error");
+        error.textContent = "";
+        await send(`/api/buildings/${encodeURIComponent(building)}/policy`, { level: select.value }, me.csrf)
+          .catch((failure) => { error.textContent = failure.message; });
+      });
+    }
+  }
+
+  async function showAudit() {
+    const answer = await fetch("/api/audit", { credentials: "same-origin" });
+    if (!answer.ok) return;
+    const rows = (await answer.json()).slice(0, 50).map((r) =>
+      el("tr", { dataset: { action: r.action } },
+        el("td", {}, time(r.ts, current ? current.timezone : undefined)), el("td", {}, r.actor),
+        el("td", {}, r.role), el("td", {}, r.action), el("td", {}, r.target), el("td", {}, r.detail)));
+    document.querySelector("#audit tbody").replaceChildren(...rows);
+    document.getElementById("audit-section").hidden = false;
+  }
+
+  if (may(me.role, "admin")) {
+    showAudit();
+    setInterval(showAudit, 5000);
   }
 
   follow(`/api/buildings/${encodeURIComponent(building)}/events`, "building", render,

@@ -2,7 +2,7 @@
 "use strict";
 
 (() => {
-  const { el, follow } = Board;
+  const { el, follow, session, account } = Board;
   const list = document.getElementById("buildings");
 
   function render(buildings) {
@@ -30,5 +30,8 @@
     );
   }
 
-  follow("/api/events", "buildings", render, document.getElementById("connection"));
+  session().then((me) => {
+    account(me, document.getElementById("account"));
+    follow("/api/events", "buildings", render, document.getElementById("connection"));
+  });
 })();

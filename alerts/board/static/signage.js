@@ -7,9 +7,8 @@
   const [building, roomId] = pathArgs("/signage/");
   const sign = document.getElementById("signage");
 
-  function render(view) {
-    const room = view.rooms.find((r) => r.room === roomId);
-    if (!room) return;
+  // The room's own public stream: its state and nothing else of the building.
+  function render(room) {
     const wait = room.status === "full" || room.status === "over";
     document.title = `${room.name} · ${wait ? "PLEASE WAIT" : "ENTER"}`;
     sign.className = "signage " + (wait ? "wait" : "enter");
@@ -24,6 +23,6 @@
     document.getElementById("inside").textContent = `${room.count} inside · limit ${room.limit}`;
   }
 
-  follow(`/api/buildings/${encodeURIComponent(building)}/events`, "building", render,
+  follow(`/api/signage/${encodeURIComponent(building)}/${encodeURIComponent(roomId)}/events`, "room", render,
     document.getElementById("connection"));
 })();

@@ -7,6 +7,7 @@ import asyncio
 import logging
 import socket
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -29,6 +30,21 @@ class Published:
         self.messages.append((topic, payload, qos, retain))
 
 
+class Sent:
+    """Stands in for the worker's Kafka producer: keeps what the board sent."""
+
+    def __init__(self) -> None:
+        self.records: list[tuple[str, bytes | None, bytes | None]] = []
+
+    async def send(
+        self, topic: str, value: bytes | None = None, key: bytes | None = None
+    ) -> asyncio.Future[Any]:
+        self.records.append((topic, value, key))
+        done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        done.set_result(None)
+        return done
+
+
 def board(site: Site, tmp_path: Path, port: int) -> tuple[Board, Published]:
     settings = load_settings(
         mqtt_prefix="site/occupancy",
@@ -38,7 +54,7 @@ def board(site: Site, tmp_path: Path, port: int) -> tuple[Board, Published]:
     )
     published = Published()
     policy = PolicyFollower(settings, site)
-    return Board(build_app(settings), settings, site, published, policy), published
+    return Board(build_app(settings), settings, site, published, policy, producer=Sent()), published
 
 
 def test_the_ack_goes_out_as_a_security_console_sends_it(sample_site: Site, tmp_path: Path) -> None:

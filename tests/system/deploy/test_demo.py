@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -84,10 +85,21 @@ def test_the_demo_runs_alone_and_leaves_nothing_behind(tmp_path: Path) -> None:
         while demo.poll() is None and time.monotonic() < deadline:
             text = err.read_text(errors="replace")
             url = next((w for w in text.split() if w.startswith("http://")), None)
-            if url is not None:
+            login = re.search(r"board login\s+demo / (\S+)", text)
+            if url is not None and login is not None:
                 api = url.replace("/building/", "/api/buildings/")
+                base = url.split("/building/")[0]
                 try:
-                    with urllib.request.urlopen(api, timeout=5) as answer:
+                    session = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
+                    session.open(
+                        urllib.request.Request(
+                            f"{base}/api/login",
+                            data=json.dumps({"name": "demo", "password": login[1]}).encode(),
+                            headers={"Content-Type": "application/json"},
+                        ),
+                        timeout=5,
+                    )
+                    with session.open(api, timeout=5) as answer:
                         data = json.loads(answer.read())
                     people = any(r.get("count", 0) > 0 for r in data.get("rooms", []))
                     if people and (data.get("checked_in") or 0) > 0:

@@ -31,10 +31,13 @@ def opened(kind: AlertKind, alert_id: str, building: str = "hq-jakarta") -> Mach
     return state
 
 
-def ack(alert_id: str, at: timedelta = timedelta(minutes=5), by: str = "guard-1") -> AckRecord:
-    return AckRecord(
-        building="hq-jakarta", alert_id=alert_id, by=by, ts=T0 + at, received_at=T0 + at
-    )
+def ack(
+    alert_id: str,
+    at: timedelta = timedelta(minutes=5),
+    by: str = "guard-1",
+    building: str = "hq-jakarta",
+) -> AckRecord:
+    return AckRecord(building=building, alert_id=alert_id, by=by, ts=T0 + at, received_at=T0 + at)
 
 
 def screenings(machines: dict[str, MachineState]) -> Screenings:
@@ -51,7 +54,9 @@ def test_the_screening_holding_the_alert_is_acked_and_the_alert_sent_again() -> 
             RO: opened("health_screening", "h-2", building="ro-makassar"),
         }
     )
-    applied = acknowledge_screening(before, ack("h-2"))
+    # Sent on another building's topic, the ack of ro-makassar's alert changes nothing.
+    assert acknowledge_screening(before, ack("h-2")) is None
+    applied = acknowledge_screening(before, ack("h-2", building="ro-makassar"))
     assert applied is not None
     after, sent = applied
     [alert] = sent

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from alerts.board import BoardState
 from ingest.models import AckInfo, Alert, RoomState, Status
-from ingest.site import Site
+from ingest.site import Room, Site
 from processors.attendance import PresenceCount
 from tests.support.samples import T0, sample_alert
 
@@ -63,7 +63,15 @@ def test_every_room_of_the_site_is_shown_with_its_latest_state(sample_site: Site
 
 def test_rooms_never_counted_follow_the_policy_level(sample_site: Site) -> None:
     level = ["transition"]
-    board = BoardState(sample_site, lambda: level[0])
+
+    class Levels:
+        def level_of(self, building: str) -> str:
+            return level[0]
+
+        def limit(self, building: str, room: Room) -> int:
+            return sample_site.limit(room, level[0])
+
+    board = BoardState(sample_site, Levels())
     assert board.room(HQ, ROOM) is not None
     assert board.room(HQ, ROOM).limit == 10  # type: ignore[union-attr]
     level[0] = "strict"

@@ -19,6 +19,7 @@ from alerts.machine import (
     capacity_step,
     event_alert_step,
     new_alert_id,
+    resolve,
 )
 from ingest.models import IDENTIFIER_PATTERN, AckInfo, Alert
 from tests.support.samples import T0, sequential_ids
@@ -408,3 +409,47 @@ def test_one_open_alert_and_a_clean_lifecycle(
         assert all(a.ts <= b.ts for a, b in pairwise(mine))
         assert [m.state for m in mine].count("resolved") <= 1
         assert all(m.state == "active" for m in mine[:-1])
+
+
+def step_at(state: MachineState, minute: float, count: int) -> tuple[MachineState, list[Alert]]:
+    return capacity_step(
+        state,
+        building="B1",
+        room="R1",
+        count=count,
+        limit=LIMIT,
+        now=T0 + at(minute),
+        policy=POLICY,
+        alert_id_factory=sequential_ids("again"),
+    )
+
+
+def test_a_manual_resolve_closes_the_alert_and_a_persisting_condition_reopens_after_the_dwell() -> (
+    None
+):
+    state, _ = run([(0, 11)])
+    assert state.alert is not None and state.alert.severity == "critical"
+    state, [resolved] = resolve(
+        state, "alert-1", by="guard", reason="sensor removed", now=T0 + at(1), dwell=at(1)
+    )
+    assert (resolved.state, resolved.alert_id) == ("resolved", "alert-1")
+    assert resolved.message.endswith("(resolved by guard: sensor removed)")
+    # Still over the limit: nothing within the dwell, a new alert after it.
+    state, quiet = step_at(state, 1.5, 11)
+    assert quiet == [] and state.alert is None
+    state, [reopened] = step_at(state, 2, 11)
+    assert (reopened.alert_id, reopened.severity, reopened.state) == (
+        "again-1",
+        "critical",
+        "active",
+    )
+    assert state.quiet_until is None
+    # Another id, or nothing open, is left alone.
+    assert resolve(state, "alert-1", by="g", reason="r", now=T0, dwell=at(1)) == (state, [])
+
+
+def test_a_condition_gone_after_a_manual_resolve_opens_nothing() -> None:
+    state, _ = run([(0, 11)])
+    state, _ = resolve(state, "alert-1", by="guard", reason="fixed", now=T0 + at(1), dwell=at(1))
+    state, sent = step_at(state, 3, 2)
+    assert sent == [] and state == MachineState()

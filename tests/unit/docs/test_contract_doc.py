@@ -27,7 +27,8 @@ from ingest.schema import SCHEMAS, json_schema
 from ingest.settings import Settings
 from ingest.site import load_site
 from ingest.topics import Topic, parse_topic
-from processors.attendance import Presence, PresenceCount
+from processors.attendance import PresenceCount
+from processors.attendance_days import Presence
 from processors.attendance_rules import AttendanceStatus, DailyRecord, Flag, Tap
 from tests.conftest import SAMPLE_SITE
 from tests.unit.docs.markdown import DOCS, GUIDES, REPO, Section, name_of, parse, spans
