@@ -157,7 +157,10 @@ class CapacityAlerts:
         )
         minutes = None
         if forecast.crossing_at is not None:
-            minutes = max(0.0, (forecast.crossing_at - state.ts).total_seconds() / 60)
+            # From the forecast's own "now", its newest sample: a state stamped earlier than
+            # that (sensors' clocks differ, a late event) must not stretch it past the horizon.
+            newest = max(at for at, _ in samples)
+            minutes = max(0.0, (forecast.crossing_at - newest).total_seconds() / 60)
         return event_alert_step(
             before,
             kind="capacity_forecast",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import logging
 import os
+import threading
 import traceback
 from dataclasses import dataclass
 
@@ -23,13 +24,26 @@ class CliResult:
     stderr: str
 
 
+# CliRunner swaps sys.stdout, sys.stderr and os.environ for the whole process: one at a time.
+_ONE_AT_A_TIME = threading.Lock()
+
+
 def occupancy(*args: str, env: dict[str, str] | None = None) -> CliResult:
-    """Run `occupancy *args` with no OCC_ setting of the test process, plus `env`."""
+    """Run `occupancy *args` with no OCC_ setting of the test process, plus `env`. Safe to
+    call from several threads (they take turns)."""
+    with _ONE_AT_A_TIME:
+        return _invoke(list(args), env or {})
+
+
+def _invoke(args: list[str], env: dict[str, str]) -> CliResult:
     unset: dict[str, str | None] = {k: None for k in os.environ if k.startswith("OCC_")}
     # The command's log lines go to stderr as in its own process; in pytest's the root
     # logger already has handlers, so the command's logging.basicConfig adds none.
     logged = io.StringIO()
     handler = logging.StreamHandler(logged)
+    # Only the command's own lines: a server the test runs in another thread logs too.
+    caller = threading.get_ident()
+    handler.addFilter(lambda record: record.thread == caller)
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
     root = logging.getLogger()
     level = root.level
@@ -37,7 +51,7 @@ def occupancy(*args: str, env: dict[str, str] | None = None) -> CliResult:
     root.setLevel(logging.INFO)
     try:
         result = CliRunner().invoke(
-            main, list(args), env={**unset, "COLUMNS": "160", **(env or {})}, catch_exceptions=True
+            main, args, env={**unset, "COLUMNS": "160", **env}, catch_exceptions=True
         )
     finally:
         root.removeHandler(handler)
