@@ -546,6 +546,15 @@ def _add_simulate_command() -> None:
 _add_simulate_command()
 
 
+def _add_plan_command() -> None:
+    from deploy.plan_command import plan
+
+    roster.add_command(plan)
+
+
+_add_plan_command()
+
+
 def _add_holidays_command() -> None:
     from deploy.holidays import holidays
 
