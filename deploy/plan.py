@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 from ortools.sat.python import cp_model
 
+from alerts.machine import warn_level
 from deploy.simulator.day import seat_people
 from ingest.errors import ConfigError
 from ingest.roster import SEAT_TYPES, WEEKDAYS, Employee, Roster
@@ -91,6 +92,7 @@ class Assignment:
 class Plan:
     level: str
     headroom: int
+    below_warning: bool
     min_office_days: int
     days: list[date]
     assignments: list[Assignment]
@@ -111,6 +113,7 @@ class Plan:
         return {
             "level": self.level,
             "headroom": self.headroom,
+            "below_warning": self.below_warning,
             "min_office_days": self.min_office_days,
             "feasible": self.feasible,
             "assignments": [a.as_json() for a in self.assignments],
@@ -145,18 +148,27 @@ def _seats(site: Site, building: str) -> list[str]:
     return [r.id for r in b.rooms if r.type in SEAT_TYPES] if b else []
 
 
-def _limits(site: Site, level: str, headroom: int) -> dict[tuple[str, str], int]:
+def _limits(
+    site: Site, level: str, headroom: int, below_warning: bool = False
+) -> dict[tuple[str, str], int]:
+    """Each seat room's limit under `level` less `headroom`; with `below_warning`, under the
+    count at which its capacity alert warns."""
     if level not in site.policy.levels:
         raise ConfigError(
             f"Level {level!r} is not one of the site's levels "
             f"({', '.join(sorted(site.policy.levels))})."
         )
-    return {
-        (b.id, r.id): max(0, site.limit(r, level) - headroom)
-        for b in site.buildings
-        for r in b.rooms
-        if r.type in SEAT_TYPES
-    }
+    limits = {}
+    for b in site.buildings:
+        for r in b.rooms:
+            if r.type not in SEAT_TYPES:
+                continue
+            limit = site.limit(r, level)
+            cap = limit - headroom
+            if below_warning:
+                cap = min(cap, warn_level(limit, site.policy.warn_ratio) - 1)
+            limits[(b.id, r.id)] = max(0, cap)
+    return limits
 
 
 def check_roster(site: Site, roster: Roster, days: list[date], level: str) -> list[RoomDay]:
@@ -193,6 +205,7 @@ def plan_roster(
     *,
     min_office_days: int = 2,
     headroom: int = 0,
+    below_warning: bool = False,
     fixed: list[str] | None = None,
     time_limit_s: float = 30.0,
     explain: bool = True,
@@ -202,7 +215,7 @@ def plan_roster(
     dates (all of their work days when they have fewer); when none exists, the one over by
     the fewest people, with `suggestions` of the smallest change that would fit."""
     began = clock.perf_counter()
-    limits = _limits(site, level, headroom)
+    limits = _limits(site, level, headroom, below_warning)
     keep = set(fixed_groups(roster) if fixed is None else fixed)
     for group in keep:
         if roster.group(group) is None:
@@ -225,6 +238,7 @@ def plan_roster(
     plan = Plan(
         level,
         headroom,
+        below_warning,
         min_office_days,
         days,
         sorted(assignments, key=lambda a: a.employee),
@@ -442,6 +456,17 @@ def _suggest(  # noqa: PLR0917 - private, the plan and what it was made of
     office days, no headroom, another level, else the places each room lacks."""
     days, level = plan.days, plan.level
     out: list[str] = []
+    for building in site.buildings:
+        if not any(r.building == building.id for r in plan.over):
+            continue
+        rows = [r for r in plan.rooms if r.building == building.id]
+        working = {r.date for r in rows}
+        room_limits = [limits[(building.id, room)] for room in {r.room for r in rows}]
+        out.append(
+            f"{building.id} needs {sum(r.planned for r in rows)} office places on "
+            f"{len(working)} days; its rooms hold {sum(room_limits) * len(working)} at "
+            f"level {level} (the rooms its people sit in)"
+        )
     alone = [
         (b, r, d, n - limits[(b, r)])
         for (b, r, d), n in sorted(fixed_load.items())
@@ -460,6 +485,7 @@ def _suggest(  # noqa: PLR0917 - private, the plan and what it was made of
         options: dict[str, Any] = {
             "min_office_days": plan.min_office_days,
             "headroom": plan.headroom,
+            "below_warning": plan.below_warning,
             "fixed": sorted(keep),
             "time_limit_s": time_limit_s,
             "explain": False,
@@ -474,6 +500,8 @@ def _suggest(  # noqa: PLR0917 - private, the plan and what it was made of
             break
     if plan.headroom and fits(headroom=0):
         out.append(f"--headroom 0 fits at level {level}")
+    if plan.below_warning and fits(below_warning=False):
+        out.append(f"without --below-warning a plan fits at level {level}")
     for other in sorted(site.policy.levels):
         if other != level and fits(level=other):
             out.append(f"--level {other} fits with {plan.min_office_days} office days")

@@ -81,6 +81,11 @@ def plan_dates(week: str | None, start: date | None, end: date | None) -> list[d
     help="Places to keep free below every room's limit.",
 )
 @click.option(
+    "--below-warning",
+    is_flag=True,
+    help="Keep every room under the count at which its capacity alert warns.",
+)
+@click.option(
     "--fixed",
     multiple=True,
     help="A group kept as it is (repeat; default: the groups in on every work day).",
@@ -102,6 +107,7 @@ def plan(  # noqa: PLR0917 - click passes every option
     level: str | None,
     min_office_days: int,
     headroom: int,
+    below_warning: bool,
     fixed: tuple[str, ...],
     check: bool,
     out: Path | None,
@@ -140,6 +146,7 @@ def plan(  # noqa: PLR0917 - click passes every option
         level,
         min_office_days=min_office_days,
         headroom=headroom,
+        below_warning=below_warning,
         fixed=list(fixed) if fixed else None,
         time_limit_s=time_limit,
     )
@@ -162,6 +169,13 @@ def over_text(over: list[RoomDay]) -> str:
         + " ".join(f"{r.date:%a %d}" for r in sorted(days, key=lambda r: r.date))
         for room, days in by_room.items()
     )
+
+
+def _margin(made: Plan) -> str:
+    margins = [f"less {made.headroom}"] if made.headroom else []
+    if made.below_warning:
+        margins.append("below its warning")
+    return f" ({', '.join(margins)})" if margins else ""
 
 
 def _over(r: RoomDay) -> dict[str, Any]:
@@ -204,10 +218,11 @@ def _print_plan(made: Plan, out: Path | None) -> None:
     planned = [a for a in made.assignments if not a.fixed]
     spread = sorted({len(a.days) for a in planned})
     days = " or ".join(str(n) for n in spread) or "no"
+    days += " office day" if spread == [1] else " office days"
     if made.feasible:
         console.print(
-            f"Every room within its limit{f' less {made.headroom}' if made.headroom else ''} at "
-            f"level {made.level}: {len(planned)} employees planned with {days} office days, "
+            f"Every room within its limit{_margin(made)} at "
+            f"level {made.level}: {len(planned)} employees planned with {days}, "
             f"{len(made.assignments) - len(planned)} kept as they are "
             f"({made.seconds:.1f} s{'' if made.optimal else ', best found in the time limit'})."
         )

@@ -294,6 +294,9 @@ class Roster(_RosterModel):
     _groups: dict[str, Group] = PrivateAttr(default_factory=dict)
     _employees: dict[str, Employee] = PrivateAttr(default_factory=dict)
     _calendar: Calendar = PrivateAttr()
+    # Which room ids each building has, so that an unqualified home room resolves only where
+    # it exists (set by `load_roster` from the site).
+    _site_rooms: dict[str, frozenset[str]] | None = PrivateAttr(default=None)
 
     def model_post_init(self, context: Any, /) -> None:
         self._units = {u.id: u for u in self.units}
@@ -334,6 +337,9 @@ class Roster(_RosterModel):
             self._units[employee.unit].rooms,
         ):
             own = _in_building(rooms, employee.building)
+            if self._site_rooms is not None:
+                here = self._site_rooms.get(employee.building, frozenset())
+                own = [r for r in own if r in here]
             if own:
                 return own
         return []
@@ -404,13 +410,15 @@ def load_roster(path: Path, site: Site) -> Roster:
         )
     _check_employees(parsed, site, located)
     _check_rooms(doc, parsed, site, located)
-    return Roster(
+    roster = Roster(
         units=parsed.units,
         groups=parsed.groups,
         holidays=parsed.holidays,
         calendar=parsed.calendar,
         employees=[e for e, _ in located],
     )
+    roster._site_rooms = {b.id: frozenset(r.id for r in b.rooms) for b in site.buildings}
+    return roster
 
 
 def read_employees_csv(path: Path) -> list[tuple[Employee, Where]]:
@@ -613,7 +621,11 @@ def _check_rooms(
             (units[employee.unit].rooms, f"unit {employee.unit!r}"),
         ]
         named = [(rooms, whose) for rooms, whose in given if rooms]
-        if named and not any(_in_building(rooms, employee.building) for rooms, _ in named):
+        building = site.building(employee.building)
+        here = {r.id for r in building.rooms} if building else set()
+        if named and not any(
+            set(_in_building(rooms, employee.building)) & here for rooms, _ in named
+        ):
             rooms, whose = named[0]
             raise ConfigError(
                 f"{where('building')}: none of the home rooms ({whose}: {', '.join(rooms)}) "
