@@ -548,8 +548,10 @@ _add_simulate_command()
 
 def _add_plan_command() -> None:
     from deploy.plan_command import plan
+    from deploy.plan_report import report_plan
 
     roster.add_command(plan)
+    report.add_command(report_plan)
 
 
 _add_plan_command()

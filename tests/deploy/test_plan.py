@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from datetime import date, time
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
@@ -14,11 +14,14 @@ from click.testing import CliRunner
 
 from alerts.machine import warn_level
 from deploy.cli import main
-from deploy.plan import check_roster, plan_roster, week_days
+from deploy.plan import check_roster, dump_roster, plan_roster, planned_roster, week_days
+from deploy.plan_report import compare
 from deploy.simulator import Options, Window, plan_day, room_outlook
 from ingest.errors import ConfigError
+from ingest.models import RoomState
 from ingest.roster import Roster, load_roster
 from ingest.site import Site
+from processors.attendance_rules import DailyRecord, Tap
 
 SAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "sample"
 ARGS = ["--site", str(SAMPLE / "site.yaml"), "--roster", str(SAMPLE / "roster.yaml")]
@@ -194,7 +197,6 @@ def test_a_simulated_week_of_the_plan_raises_no_capacity_alert_in_any_workroom(
     )
     assert made.feasible
     out = tmp_path / "planned.yaml"
-    from deploy.plan import dump_roster, planned_roster
 
     out.write_text(dump_roster(planned_roster(SAMPLE / "roster.yaml", sample_roster, made)))
     planned = load_roster(out, sample_site)
@@ -220,3 +222,44 @@ def test_bad_requests_are_one_sentence(sample_site: Site, sample_roster: Roster)
         plan_roster(sample_site, sample_roster, WEEK, "strict", fixed=["nobody"])
     with pytest.raises(ConfigError, match="Level 'lax' is not one of"):
         plan_roster(sample_site, sample_roster, WEEK, "lax")
+
+
+def test_plan_vs_actual_compares_peaks_and_office_days(
+    tmp_path: Path, sample_site: Site, sample_roster: Roster
+) -> None:
+    made = plan_roster(
+        sample_site, sample_roster, WEEK, "transition", min_office_days=1, below_warning=True
+    )
+
+    path = tmp_path / "planned.yaml"
+    path.write_text(dump_roster(planned_roster(SAMPLE / "roster.yaml", sample_roster, made)))
+    planned = load_roster(path, sample_site)
+    finance = next(r for r in made.rooms if r.room == "f2-work-finance" and r.date == MON)
+    jakarta = sample_site.building("hq-jakarta")
+    assert jakarta is not None
+    at = datetime(2026, 11, 30, 10, 0, tzinfo=jakarta.zone)
+    states = [
+        RoomState(building="hq-jakarta", room="f2-work-finance", count=n, limit=20, capacity=40,
+                  free=20 - n, status="open", ts=at + timedelta(minutes=n))
+        for n in (3, finance.planned - 2, 1)
+    ]  # fmt: skip
+    someone = next(a for a in made.assignments if not a.fixed and a.days)
+    came = someone.days[0]
+    extra = WED if came != WED else THU
+    tap = Tap(identity="x", action="check_in", at=at, ts=at, building="hq-jakarta")
+    records = [
+        DailyRecord(employee=someone.employee, date=d, building="hq-jakarta",
+                    scheduled="wfo", status="on_time", taps=[tap])
+        for d in (came, extra)
+    ]  # fmt: skip
+    rooms, employees = compare(
+        sample_site, planned, WEEK, "transition", states=states, records=records
+    )
+    row = next(r for r in rooms if r.room == "f2-work-finance" and r.date == MON)
+    assert (row.planned, row.peak, row.limit) == (finance.planned, finance.planned - 2, 20)
+    assert all(r.peak is None for r in rooms if r.date != MON or r.room != "f2-work-finance")
+    mine = next(e for e in employees if e.employee == someone.employee)
+    assert mine.planned == someone.days
+    assert mine.attended == (came, extra)
+    assert mine.missed == ()
+    assert mine.unplanned == (extra,)
