@@ -316,6 +316,8 @@ def _print_roster(file: Path, resolved: dict[str, Any], loaded_site: Site) -> No
     for u in resolved["units"]:
         cells = [str(count("unit", u["id"], group=group_id) or "") for group_id in groups]
         name = f"{u['id']} — {u['name']}" if u["name"] else u["id"]
+        if u["rooms"]:
+            name += f" (sits in {', '.join(u['rooms'])})"
         units.add_row(name, *cells, str(count("unit", u["id"])))
     console.print(units)
 

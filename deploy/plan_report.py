@@ -23,7 +23,7 @@ from ingest.errors import ConfigError
 from ingest.kafka import broadcast_consumer
 from ingest.models import RoomState
 from ingest.roster import Roster, load_roster
-from ingest.settings import load_settings
+from ingest.settings import Settings, load_settings
 from ingest.site import Site, load_site
 from processors.attendance_rules import DailyRecord
 from processors.follow import backlog_of
@@ -103,9 +103,9 @@ def compare(
     return rooms, employees
 
 
-async def read_all(topic: str, model: type[Model]) -> list[Model]:
+async def read_all(settings: Settings, topic: str, model: type[Model]) -> list[Model]:
     """Every value the topic still holds (a compacted topic keeps at least the latest)."""
-    consumer = broadcast_consumer(load_settings(), topic)
+    consumer = broadcast_consumer(settings, topic)
     await consumer.start()
     out: list[Model] = []
     try:
@@ -136,8 +136,8 @@ def report_plan(week: str | None, start: Any, end: Any, level: str | None, as_js
     days = plan_dates(week, start.date() if start else None, end.date() if end else None)
     site = load_site(settings.site_file)
     roster = load_roster(settings.roster_file, site)
-    states = asyncio.run(read_all("room-state", RoomState))
-    records = asyncio.run(read_all("attendance", DailyRecord))
+    states = asyncio.run(read_all(settings, "room-state", RoomState))
+    records = asyncio.run(read_all(settings, "attendance", DailyRecord))
     rooms, employees = compare(
         site, roster, days, level or site.policy.active, states=states, records=records
     )

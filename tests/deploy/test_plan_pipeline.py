@@ -3,6 +3,7 @@ clock: people sit in the rooms the plan gave them, and no workroom raises a capa
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from datetime import date
 from functools import partial
@@ -11,9 +12,12 @@ from pathlib import Path
 import pytest
 
 from deploy.plan import dump_roster, plan_roster, planned_roster, week_days
+from deploy.plan_report import compare, read_all
 from deploy.simulator import Options, Window, plan_day, room_outlook
+from ingest.models import RoomState
 from ingest.roster import load_roster
 from ingest.site import load_site
+from processors.attendance_rules import DailyRecord
 from tests.deploy.test_simulator_pipeline import (
     END,
     SETTINGS,
@@ -22,6 +26,7 @@ from tests.deploy.test_simulator_pipeline import (
     alerts_of,
     day_clock,
     predicted_alerts,
+    settings_of,
     wait_until,
 )
 from tests.support.mqtt import Collector
@@ -78,6 +83,8 @@ def test_the_busiest_planned_day_raises_no_capacity_alert_in_any_workroom(
 
         wait_until(partial(counted_out), "the final counts", 60, running)
         seen = alerts_of(collector)
+        states = asyncio.run(read_all(settings_of(pipeline), "room-state", RoomState))
+        records = asyncio.run(read_all(settings_of(pipeline), "attendance", DailyRecord))
     finally:
         collector.close()
         statuses = pipeline.stop_all()
@@ -85,3 +92,16 @@ def test_the_busiest_planned_day_raises_no_capacity_alert_in_any_workroom(
     in_workrooms = {k: v for k, v in seen.items() if (k[0], k[1]) in workrooms}
     assert not [k for k in in_workrooms if k[2] == "capacity"], in_workrooms
     assert seen == predicted  # the rest of the day's alerts (meetings, service halls) as foreseen
+
+    # Plan against actual (`occupancy report plan`): every workroom's measured peak is within
+    # what was planned, and whoever came was planned in that day.
+    rooms, employees = compare(
+        site, planned, [day], site.policy.active, states=states, records=records
+    )
+    peaks = {(r.building, r.room): (r.peak, r.planned) for r in rooms if r.date == day}
+    for room in workrooms:
+        peak, planned_in = peaks.get(room, (None, 0))
+        assert (peak or 0) <= planned_in, (room, peak, planned_in)
+    came = {a.employee for a in simulated.attendees if a.comes}
+    assert {e.employee for e in employees if e.attended} == came
+    assert not [e for e in employees if e.unplanned]
