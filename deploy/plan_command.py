@@ -236,3 +236,5 @@ def _print_plan(made: Plan, out: Path | None) -> None:
     )
     for suggestion in made.suggestions:
         console.print(f"  - {suggestion}")
+    if out is not None:
+        console.print(f"Nothing written to {out}.")

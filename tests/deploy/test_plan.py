@@ -11,15 +11,18 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from alerts.machine import warn_level
 from deploy.cli import main
 from deploy.plan import check_roster, dump_roster, plan_roster, planned_roster, week_days
 from deploy.plan_report import compare
 from deploy.simulator import Options, Window, plan_day, room_outlook
+from ingest.calendar import CalendarSpec
 from ingest.errors import ConfigError
 from ingest.models import RoomState
-from ingest.roster import Roster, load_roster
+from ingest.roster import WEEKDAYS, Employee, Group, Roster, Unit, load_roster
 from ingest.site import Site
 from processors.attendance_rules import DailyRecord, Tap
 
@@ -263,3 +266,81 @@ def test_plan_vs_actual_compares_peaks_and_office_days(
     assert mine.attended == (came, extra)
     assert mine.missed == ()
     assert mine.unplanned == (extra,)
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    capacities=st.lists(st.integers(min_value=2, max_value=30), min_size=1, max_size=4),
+    units=st.lists(
+        st.tuples(
+            st.integers(min_value=1, max_value=25),  # people
+            st.sampled_from(["A", "B", "daily"]),  # their group
+            st.lists(st.integers(min_value=0, max_value=3), max_size=2),  # home rooms
+        ),
+        min_size=1,
+        max_size=5,
+    ),
+    office_days=st.integers(min_value=0, max_value=5),
+    headroom=st.integers(min_value=0, max_value=2),
+)
+def test_any_plan_keeps_its_promises(
+    capacities: list[int],
+    units: list[tuple[int, str, list[int]]],
+    office_days: int,
+    headroom: int,
+) -> None:
+    """Whatever the rooms and people: everyone planned gets the office days asked for in a
+    room of theirs, the table adds up, and a plan is feasible exactly when no room is over."""
+    rooms = [f"w{i}" for i in range(len(capacities))]
+    site = Site.model_validate(
+        {
+            "policy": {"active": "half", "levels": {"half": 0.5}},
+            "buildings": [
+                {
+                    "id": "b",
+                    "name": "B",
+                    "timezone": "Asia/Jakarta",
+                    "rooms": [
+                        {"id": r, "name": r, "type": "workroom", "capacity": c}
+                        for r, c in zip(rooms, capacities, strict=True)
+                    ],
+                }
+            ],
+        }
+    )
+    window = {"start_window": "07:00-09:00", "required_hours": 8}
+    groups = [
+        Group.model_validate({"id": "A", "office_days": ["mon", "wed", "fri"], **window}),
+        Group.model_validate({"id": "B", "office_days": ["tue", "thu"], **window}),
+        Group.model_validate({"id": "daily", "office_days": list(WEEKDAYS[:5]), **window}),
+    ]
+    homes = [sorted({rooms[i % len(rooms)] for i in home}) for _, _, home in units]
+    roster = Roster(
+        units=[Unit(id=f"u{i}", rooms=home) for i, home in enumerate(homes)],
+        groups=groups,
+        calendar=CalendarSpec.model_validate({"country": "none"}),
+        employees=[
+            Employee(id=f"e{i}-{n}", unit=f"u{i}", group=group, building="b")
+            for i, (size, group, _) in enumerate(units)
+            for n in range(size)
+        ],
+    )
+    made = plan_roster(
+        site, roster, WEEK, "half", min_office_days=office_days, headroom=headroom, time_limit_s=2
+    )
+    assert made.feasible == all(r.planned <= r.limit for r in made.rooms)
+    limits = {r: max(0, c // 2 - headroom) for r, c in zip(rooms, capacities, strict=True)}
+    assert all(r.limit == limits[r.room] for r in made.rooms)
+    counted: Counter[tuple[str, date]] = Counter()
+    for a in made.assignments:
+        e = roster.employee(a.employee)
+        assert e is not None
+        if a.fixed:
+            assert e.group == "daily" and a.days == tuple(WEEK[:5])
+        else:
+            assert len(a.days) == office_days
+            assert set(a.days) <= set(WEEK[:5])
+            assert a.room in (roster.home_rooms(e) or rooms)
+        counted.update((a.room, d) for d in a.days)
+    assert counted == Counter({(r.room, r.date): r.planned for r in made.rooms})
+    assert len(made.assignments) == len(roster.employees)
