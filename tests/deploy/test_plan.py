@@ -344,3 +344,18 @@ def test_any_plan_keeps_its_promises(
         counted.update((a.room, d) for d in a.days)
     assert counted == Counter({(r.room, r.date): r.planned for r in made.rooms})
     assert len(made.assignments) == len(roster.employees)
+
+
+def test_holidays_are_never_planned(sample_site: Site, sample_roster: Roster) -> None:
+    christmas_week = week_days(date(2026, 12, 21), date(2026, 12, 27))
+    made = plan_roster(sample_site, sample_roster, christmas_week, "normal", min_office_days=1)
+    assert made.feasible
+    off = {b.id: sample_roster.holiday_calendar.dates(b.id, 2026) for b in sample_site.buildings}
+    assert date(2026, 12, 25) in off["hq-jakarta"]
+    for a in made.assignments:
+        assert not set(a.days) & off[a.building]
+        e = sample_roster.employee(a.employee)
+        assert e is not None
+        work = [d for d in christmas_week if sample_roster.scheduled(e, d) in ("wfo", "wfh")]
+        if not a.fixed:
+            assert len(a.days) == min(1, len(work))
