@@ -234,6 +234,8 @@ def _print_plan(made: Plan, out: Path | None) -> None:
         f"{made.min_office_days} office days each; the closest is over on "
         f"{len(made.over)} room-days: {over_text(made.over)}."
     )
+    if made.suggestions:
+        console.print("Why, and the smallest changes that would fit:")
     for suggestion in made.suggestions:
         console.print(f"  - {suggestion}")
     if out is not None:
