@@ -56,10 +56,12 @@ class RoomDay:
     limit: int
     fixed: int = 0
     """Of `planned`, the people of groups kept as they are."""
+    target: int | None = None
+    """The most the plan allows: `limit` less the headroom, or under the warning level."""
 
     @property
     def over(self) -> int:
-        return max(0, self.planned - self.limit)
+        return max(0, self.planned - (self.limit if self.target is None else self.target))
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -229,9 +231,10 @@ def plan_roster(
     load: Counter[tuple[str, str, date]] = Counter(fixed_load)
     for (i, room, d), n in solved.counts.items():
         load[(planned[i].building, room, d)] += n
+    real = _limits(site, level, 0)
     table = [
-        RoomDay(b, r, d, load[(b, r, d)], limit, fixed_load[(b, r, d)])
-        for (b, r), limit in limits.items()
+        RoomDay(b, r, d, load[(b, r, d)], real[(b, r)], fixed_load[(b, r, d)], target)
+        for (b, r), target in limits.items()
         for d in days
         if load[(b, r, d)] or fixed_load[(b, r, d)]
     ]

@@ -96,7 +96,13 @@ def plan_dates(week: str | None, start: date | None, end: date | None) -> list[d
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write the planned roster (YAML) here.",
 )
-@click.option("--time-limit", type=click.FloatRange(1, 3600), default=30.0, show_default=True)
+@click.option(
+    "--time-limit",
+    type=click.FloatRange(1, 3600),
+    default=30.0,
+    show_default=True,
+    help="Seconds the solver may take for the plan (and again for each change it tries).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the plan (or the check) as JSON.")
 def plan(  # noqa: PLR0917 - click passes every option
     roster_file: Path | None,
@@ -193,13 +199,16 @@ def _table(title: str, rooms: list[RoomDay]) -> Table:
     for r in rooms:
         by_room.setdefault((r.building, r.room), {})[r.date] = r
     for (building, room), cells in by_room.items():
-        limit = next(iter(cells.values())).limit
+        first = next(iter(cells.values()))
+        limit = str(first.limit)
+        if first.target is not None and first.target != first.limit:
+            limit += f" (plan ≤ {first.target})"
         row = []
         for d in days:
             cell = cells.get(d)
             text = "" if cell is None else str(cell.planned)
             row.append(f"[bold red]{text} (+{cell.over})[/]" if cell and cell.over else text)
-        table.add_row(f"{building}/{room}", str(limit), *row)
+        table.add_row(f"{building}/{room}", limit, *row)
     return table
 
 

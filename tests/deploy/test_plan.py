@@ -328,9 +328,11 @@ def test_any_plan_keeps_its_promises(
     made = plan_roster(
         site, roster, WEEK, "half", min_office_days=office_days, headroom=headroom, time_limit_s=2
     )
-    assert made.feasible == all(r.planned <= r.limit for r in made.rooms)
-    limits = {r: max(0, c // 2 - headroom) for r, c in zip(rooms, capacities, strict=True)}
+    assert made.feasible == all(r.planned <= max(0, r.limit - headroom) for r in made.rooms)
+    limits = dict(zip(rooms, (c // 2 for c in capacities), strict=True))
     assert all(r.limit == limits[r.room] for r in made.rooms)
+    assert all(r.target == max(0, limits[r.room] - headroom) for r in made.rooms)
+    assert all(r.over == max(0, r.planned - max(0, r.limit - headroom)) for r in made.rooms)
     counted: Counter[tuple[str, date]] = Counter()
     for a in made.assignments:
         e = roster.employee(a.employee)
