@@ -184,6 +184,11 @@ def test_a_plan_that_fits_is_a_roster_the_pipeline_reads(
     assert counted == Counter(
         {(r["building"], r["room"], r["date"]): r["planned"] for r in made["rooms"]}
     )
+    # The what-if of the planned roster sees what the plan planned.
+    again = check_roster(sample_site, planned, WEEK, level)
+    assert {(r.building, r.room, r.date.isoformat()): r.planned for r in again} == {
+        (r["building"], r["room"], r["date"]): r["planned"] for r in made["rooms"] if r["planned"]
+    }
     # Outside the planned week the groups keep their own office days.
     e = next(e for e in planned.employees if e.group.startswith("A."))
     assert planned.scheduled(e, date(2026, 12, 7)) == "wfo"  # the next Monday
