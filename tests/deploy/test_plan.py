@@ -100,7 +100,7 @@ def test_the_active_level_is_what_the_check_uses_by_default() -> None:
 
 
 def test_strict_with_two_days_has_no_plan_and_the_solver_says_why(
-    sample_site: Site, sample_roster: Roster
+    tmp_path: Path, sample_site: Site, sample_roster: Roster
 ) -> None:
     made = plan_roster(sample_site, sample_roster, WEEK, "strict", min_office_days=2)
     assert not made.feasible
@@ -115,9 +115,13 @@ def test_strict_with_two_days_has_no_plan_and_the_solver_says_why(
     assert "--level normal fits with 2 office days" in text
     assert "--level transition" not in text
 
-    code, out = cli(*ARGS, "--week", "2026-W49", "--level", "strict")
+    target = tmp_path / "planned.yaml"
+    code, out = cli(*ARGS, "--week", "2026-W49", "--level", "strict", "--out", str(target))
     assert code == 1
-    assert "No plan keeps every room within its limit at level strict" in " ".join(out.split())
+    said = " ".join(out.split())
+    assert "No plan keeps every room within its limit at level strict" in said
+    assert "Nothing written to" in said
+    assert not target.exists()
 
 
 def test_transition_suggests_fewer_office_days() -> None:
