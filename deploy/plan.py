@@ -21,7 +21,7 @@ from ortools.sat.python import cp_model
 from alerts.machine import warn_level
 from deploy.simulator.day import seat_people
 from ingest.errors import ConfigError
-from ingest.roster import SEAT_TYPES, WEEKDAYS, Employee, Roster
+from ingest.roster import SEAT_TYPES, Employee, Roster
 from ingest.site import Site
 
 __all__ = [
@@ -41,6 +41,7 @@ UNIT_DAY_WEIGHT = 10
 in on more days than needed (units kept together), last each room's busiest day (days
 spread evenly)."""
 WORKERS = 2
+WORK = ("wfo", "wfh")
 GAP = 0.02
 REFINE_S = 5.0
 """The refinement stops within 2 % of the best it can prove, or after 5 s with the best it
@@ -278,7 +279,7 @@ def _split(
             home = tuple(roster.home_rooms(e)) or rooms
             if e.group in keep or not home:  # no desks in the building: nobody to seat
                 continue
-            available = tuple(d for d in days if roster.scheduled(e, d) in ("wfo", "wfh"))
+            available = tuple(d for d in days if roster.scheduled(e, d) in WORK)
             forced = tuple(d for d in available if d in roster.group_of(e).on_duty_days)
             need = max(len(forced), min(min_office_days, len(available)))
             key = (b.id, e.unit, e.group, home, available, forced)
@@ -517,14 +518,12 @@ def _suggest(  # noqa: PLR0917 - private, the plan and what it was made of
 
 
 def planned_roster(roster_file: Path, roster: Roster, plan: Plan) -> dict[str, Any]:
-    """The roster file that carries the plan: the groups as written plus one per office-day
-    pattern (the planned dates as `office_days`, the other work days as `wfh_days`), every
-    employee inline with the room they sit in."""
+    """The roster file that carries the plan: the file as written, with every employee
+    inline, in the room the plan gave them and, planned, with their own `office_days` (the
+    planned dates) and `wfh_days` (their other work days in the dates); their group is
+    unchanged and rules them outside the dates."""
     raw = yaml.safe_load(roster_file.read_text(encoding="utf-8"))
     by_employee = {a.employee: a for a in plan.assignments}
-    written = {g["id"]: g for g in raw["groups"]}
-    derived: dict[tuple[str, tuple[date, ...]], str] = {}
-    new_groups: list[dict[str, Any]] = []
     employees: list[dict[str, Any]] = []
     for e in roster.employees:
         entry: dict[str, Any] = {"id": e.id}
@@ -534,53 +533,27 @@ def planned_roster(roster_file: Path, roster: Roster, plan: Plan) -> dict[str, A
         a = by_employee.get(e.id)
         if a is not None:
             entry["rooms"] = [a.room]
-            if not a.fixed:
-                entry["group"] = _derived_group(
-                    roster, e, a, plan.days, written[e.group], derived, new_groups
-                )
+        elif e.rooms:
+            entry["rooms"] = list(e.rooms)
+        # The plan's dates replace whatever the employee had of them; other dates stay.
+        office = [d for d in e.office_days if d not in plan.days]
+        wfh = [d for d in e.wfh_days if d not in plan.days]
+        if a is not None and not a.fixed:
+            office += a.days
+            wfh += [d for d in plan.days if d not in a.days and roster.scheduled(e, d) in WORK]
+        if office:
+            entry["office_days"] = sorted(office)
+        if wfh:
+            entry["wfh_days"] = sorted(wfh)
         employees.append(entry)
-    out = {k: v for k, v in raw.items() if k not in ("employees", "employees_csv", "groups")}
-    out["groups"] = [*raw["groups"], *new_groups]
+    out = {k: v for k, v in raw.items() if k not in ("employees", "employees_csv")}
     out["employees"] = employees
     return out
 
 
-def _derived_group(  # noqa: PLR0917 - private, one employee's part of the written roster
-    roster: Roster,
-    e: Employee,
-    a: Assignment,
-    days: list[date],
-    written: dict[str, Any],
-    derived: dict[tuple[str, tuple[date, ...]], str],
-    new_groups: list[dict[str, Any]],
-) -> str:
-    key = (e.group, a.days)
-    if key in derived:
-        return derived[key]
-    weekdays = [WEEKDAYS[d.weekday()] for d in a.days]
-    short = len(days) <= 7 and len(set(weekdays)) == len(weekdays)
-    suffix = "-".join(weekdays) if short and weekdays else f"p{len(derived) + 1}"
-    group_id = f"{e.group}.{suffix}"
-    group = roster.group_of(e)
-    others = [d for d in days if d not in a.days and roster.scheduled(e, d) in ("wfo", "wfh")]
-    entry = dict(written)
-    entry["id"] = group_id
-    entry["name"] = f"{group.name or group.id}: plan {days[0]} to {days[-1]}"
-    # The plan's dates replace whatever the group said of them.
-    entry["office_days"] = [*_outside(written.get("office_days", []), days), *a.days]
-    entry["wfh_days"] = [*_outside(written.get("wfh_days", []), days), *others]
-    derived[key] = group_id
-    new_groups.append(entry)
-    return group_id
-
-
-def _outside(entries: list[Any], days: list[date]) -> list[Any]:
-    return [d for d in entries if not (isinstance(d, date) and d in days)]
-
-
 def dump_roster(data: dict[str, Any]) -> str:
     header = (
-        "# Planned by `occupancy roster plan`: the groups as written plus one per planned\n"
-        "# pattern of office days; every employee with the room they sit in.\n"
+        "# Planned by `occupancy roster plan`: every employee with the room they sit in and,\n"
+        "# where planned, their own office and WFH dates.\n"
     )
     return header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)

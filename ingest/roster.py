@@ -8,6 +8,9 @@ their unit's rooms of their building. Loading it against a `Site` checks every r
 any problem is a `ConfigError` of one sentence naming the file and the line (YAML) or row
 (CSV) and the field at fault.
 
+An employee's own `office_days` and `wfh_days` (dates, as `occupancy roster plan` writes
+them) come before their group's rules 3 to 5 on those dates.
+
 Which kind of day a date is for a group (`Group.scheduled`), first rule that matches:
 
 1. an `on_duty_days` date (called in, e.g. a Saturday service duty): `wfo`;
@@ -114,6 +117,16 @@ RoomRef = Annotated[
 Rooms = Annotated[list[RoomRef], BeforeValidator(_rooms_entry)]
 DayEntry = Annotated[Weekday | date, BeforeValidator(_day_entry)]
 DateEntry = Annotated[date, BeforeValidator(_date_entry)]
+
+
+def _own_date(value: Any) -> Any:
+    entry = _day_entry(value)
+    if not isinstance(entry, date):
+        raise ValueError(f"{value!r} is a weekday; an employee's own days are dates (YYYY-MM-DD)")
+    return entry
+
+
+OwnDate = Annotated[date, BeforeValidator(_own_date)]
 Hours = Annotated[float, Field(gt=0, le=24, allow_inf_nan=False)]
 
 
@@ -252,6 +265,8 @@ class Employee(_RosterModel):
     building: Identifier
     name: Name | None = None
     rooms: Rooms = []
+    office_days: list[OwnDate] = []
+    wfh_days: list[OwnDate] = []
 
     @field_validator("id", mode="before")
     @classmethod
@@ -326,7 +341,15 @@ class Roster(_RosterModel):
         """What `day` (the building's local date) is for `employee`, with the holidays of
         the employee's building."""
         holidays = self._calendar.dates(employee.building, day.year)
-        return self.group_of(employee).scheduled(day, holidays)
+        group = self.group_of(employee)
+        own: Scheduled | None = None
+        if day in employee.wfh_days:
+            own = "wfh"
+        elif day in employee.office_days:
+            own = "wfo"
+        if own is None or day in group.on_duty_days:
+            return group.scheduled(day, holidays)
+        return "holiday" if day in holidays else own
 
     def home_rooms(self, employee: Employee) -> list[str]:
         """The rooms of the employee's building they sit in: their own, else their group's,
@@ -368,6 +391,8 @@ class Roster(_RosterModel):
                     "group": e.group,
                     "building": e.building,
                     "rooms": self.home_rooms(e),
+                    "office_days": [d.isoformat() for d in e.office_days],
+                    "wfh_days": [d.isoformat() for d in e.wfh_days],
                 }
                 for e in self.employees
             ],
@@ -561,6 +586,16 @@ def _check_employees(
             raise ConfigError(f"{where('unit')}: unknown unit {employee.unit!r}.")
         if employee.group not in groups:
             raise ConfigError(f"{where('group')}: unknown group {employee.group!r}.")
+        for field in ("office_days", "wfh_days"):
+            days: list[date] = getattr(employee, field)
+            if len(set(days)) < len(days):
+                twice = next(d for i, d in enumerate(days) if d in days[:i])
+                raise ConfigError(f"{where(field)}: {twice.isoformat()} is listed twice.")
+        if both := sorted(set(employee.office_days) & set(employee.wfh_days)):
+            raise ConfigError(
+                f"{where('wfh_days')}: {both[0].isoformat()} is both an office day and a WFH "
+                f"day of employee {employee.id!r}."
+            )
         if site.building(employee.building) is None:
             known = ", ".join(b.id for b in site.buildings)
             raise ConfigError(

@@ -45,6 +45,8 @@ def test_roster_check_json_resolves_the_roster_for_tools() -> None:
         "group": "pimpinan",
         "building": "hq-jakarta",
         "rooms": ["f4-leadership"],
+        "office_days": [],
+        "wfh_days": [],
     }
     assert {e["building"] for e in employees.values()} == {"hq-jakarta", "ro-makassar"}
     groups = {g["id"]: g for g in roster["groups"]}

@@ -122,6 +122,8 @@ def test_resolved_roster_for_tools(tmp_path: Path, sample_site: Site) -> None:
         "group": "B",
         "building": "ro-makassar",
         "rooms": [],
+        "office_days": [],
+        "wfh_days": [],
     }
     a = resolved["groups"][0]
     assert a["office_days"] == ["mon", "wed", "fri"]
@@ -156,6 +158,23 @@ def test_home_rooms_are_the_employees_own_else_the_groups_else_the_units(
         "e5": ["f2-workroom", "f1-service-hall"],  # from the CSV, separated by spaces
     }
     assert roster.resolved()["units"][0]["rooms"] == ["f2-work-finance", "f2-workroom"]
+
+
+def test_an_employees_own_dates_come_before_the_groups_weekdays(
+    tmp_path: Path, sample_site: Site
+) -> None:
+    text = SMALL.replace(
+        "{id: e1, unit: u1, group: A, building: hq-jakarta}",
+        "{id: e1, unit: u1, group: A, building: hq-jakarta, office_days: [2026-11-24, "
+        "2026-12-25], wfh_days: [2026-11-23]}",
+    )
+    roster = load_roster(write(tmp_path, text), sample_site)
+    e1 = roster.employee("e1")
+    assert e1 is not None
+    assert roster.scheduled(e1, MON) == "wfh"  # group A's Monday, the employee's WFH date
+    assert roster.scheduled(e1, TUE) == "wfo"  # not group A's day, the employee's date
+    assert roster.scheduled(e1, date(2026, 11, 25)) == "wfo"  # group A's Wednesday as ever
+    assert roster.scheduled(e1, date(2026, 12, 25)) == "holiday"  # still a holiday
 
 
 def test_the_sample_roster_seats_every_unit(sample_roster: Roster) -> None:
@@ -451,6 +470,24 @@ def test_window_and_durations() -> None:
         ),
         (
             "group: B, building: hq-jakarta}",
+            "group: B, building: hq-jakarta, office_days: [2026-11-30, 2026-11-30]}",
+            "line 21 (employees[1].office_days)",
+            "2026-11-30 is listed twice",
+        ),
+        (
+            "group: B, building: hq-jakarta}",
+            "group: B, building: hq-jakarta, office_days: [2026-11-30], wfh_days: [2026-11-30]}",
+            "line 21 (employees[1].wfh_days)",
+            "2026-11-30 is both an office day and a WFH day of employee 'e2'",
+        ),
+        (
+            "group: B, building: hq-jakarta}",
+            "group: B, building: hq-jakarta, wfh_days: [mon]}",
+            "line 21 (employees[1].wfh_days[0])",
+            "'mon' is a weekday; an employee's own days are dates (YYYY-MM-DD)",
+        ),
+        (
+            "group: B, building: hq-jakarta}",
             "group: B, building: hq-jakarta, rooms: [ro-makassar/f2-workroom]}",
             "line 21 (employees[1].building)",
             "none of the home rooms (their own: ro-makassar/f2-workroom) is in building "
@@ -675,7 +712,8 @@ def test_generated_rosters_round_trip_through_yaml_and_csv(
     ]
     path = write(folder, yaml.safe_dump(document), "\n".join(rows) + "\n")
     roster = load_roster(path, sample_site)
-    assert [e.model_dump(exclude={"name", "rooms"}) for e in roster.employees] == data["employees"]
+    own = {"name", "rooms", "office_days", "wfh_days"}
+    assert [e.model_dump(exclude=own) for e in roster.employees] == data["employees"]
     for written, loaded in zip(data["groups"], roster.groups, strict=True):
         assert loaded.id == written["id"]
         assert loaded.office_days == written["office_days"]
