@@ -55,8 +55,6 @@ class RoomDay:
     date: date
     planned: int
     limit: int
-    fixed: int = 0
-    """Of `planned`, the people of groups kept as they are."""
     target: int | None = None
     """The most the plan allows: `limit` less the headroom, or under the warning level."""
 
@@ -234,7 +232,7 @@ def plan_roster(
         load[(planned[i].building, room, d)] += n
     real = _limits(site, level, 0)
     table = [
-        RoomDay(b, r, d, load[(b, r, d)], real[(b, r)], fixed_load[(b, r, d)], target)
+        RoomDay(b, r, d, load[(b, r, d)], real[(b, r)], target)
         for (b, r), target in limits.items()
         for d in days
         if load[(b, r, d)] or fixed_load[(b, r, d)]
