@@ -320,6 +320,8 @@ def _print_roster(file: Path, resolved: dict[str, Any], loaded_site: Site) -> No
     for u in resolved["units"]:
         cells = [str(count("unit", u["id"], group=group_id) or "") for group_id in groups]
         name = f"{u['id']} — {u['name']}" if u["name"] else u["id"]
+        if u["rooms"]:
+            name += f" (sits in {', '.join(u['rooms'])})"
         units.add_row(name, *cells, str(count("unit", u["id"])))
     console.print(units)
 
@@ -549,6 +551,17 @@ def _add_simulate_command() -> None:
 
 
 _add_simulate_command()
+
+
+def _add_plan_command() -> None:
+    from deploy.plan_command import plan
+    from deploy.plan_report import report_plan
+
+    roster.add_command(plan)
+    report.add_command(report_plan)
+
+
+_add_plan_command()
 
 
 def _add_holidays_command() -> None:

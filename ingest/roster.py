@@ -2,9 +2,14 @@
 
 A roster is YAML (`units`, `groups`, optional `holidays` and `calendar` (`ingest.calendar`),
 `employees` inline and/or an `employees_csv` file beside it, as HR offices keep the list in
-a spreadsheet). Loading it against a `Site` checks every reference; any problem is a
-`ConfigError` of one sentence naming the file and the line (YAML) or row (CSV) and the
-field at fault.
+a spreadsheet). A unit, group or employee may name its home `rooms` (workrooms or service
+rooms, `room` or `building/room`): an employee sits in their own, else their group's, else
+their unit's rooms of their building. Loading it against a `Site` checks every reference;
+any problem is a `ConfigError` of one sentence naming the file and the line (YAML) or row
+(CSV) and the field at fault.
+
+An employee's own `office_days` and `wfh_days` (dates, as `occupancy roster plan` writes
+them) come before their group's rules 3 to 5 on those dates.
 
 Which kind of day a date is for a group (`Group.scheduled`), first rule that matches:
 
@@ -66,7 +71,9 @@ Scheduled = Literal["wfo", "wfh", "off", "holiday"]
 work day that is a holiday."""
 
 CSV_COLUMNS = ("id", "unit", "group", "building")
-CSV_OPTIONAL_COLUMNS = ("name",)
+CSV_OPTIONAL_COLUMNS = ("name", "rooms")
+SEAT_TYPES = ("workroom", "service")
+"""The kinds of room people have desks in: a service desk sits in its service room."""
 _WINDOW = re.compile(r"^\s*(\d{2}):(\d{2})\s*[-–]\s*(\d{2}):(\d{2})\s*$")
 _SCIENTIFIC = re.compile(r"^\d(\.\d+)?[eE]\+\d+$")
 
@@ -97,8 +104,29 @@ def _date_entry(value: Any) -> Any:
     return entry
 
 
+def _rooms_entry(value: Any) -> Any:
+    """A CSV cell lists its rooms separated by spaces."""
+    if isinstance(value, str):
+        return value.split()
+    return value
+
+
+RoomRef = Annotated[
+    str, StringConstraints(pattern=r"^([A-Za-z0-9_.-]{1,64}/)?[A-Za-z0-9_.-]{1,64}$")
+]
+Rooms = Annotated[list[RoomRef], BeforeValidator(_rooms_entry)]
 DayEntry = Annotated[Weekday | date, BeforeValidator(_day_entry)]
 DateEntry = Annotated[date, BeforeValidator(_date_entry)]
+
+
+def _own_date(value: Any) -> Any:
+    entry = _day_entry(value)
+    if not isinstance(entry, date):
+        raise ValueError(f"{value!r} is a weekday; an employee's own days are dates (YYYY-MM-DD)")
+    return entry
+
+
+OwnDate = Annotated[date, BeforeValidator(_own_date)]
 Hours = Annotated[float, Field(gt=0, le=24, allow_inf_nan=False)]
 
 
@@ -111,6 +139,7 @@ class Unit(_RosterModel):
 
     id: Identifier
     name: Name | None = None
+    rooms: Rooms = []
 
 
 class Group(_RosterModel):
@@ -118,6 +147,7 @@ class Group(_RosterModel):
 
     id: Identifier
     name: Name | None = None
+    rooms: Rooms = []
     office_days: list[DayEntry] = []
     office_weeks: Literal["all", "odd", "even"] = "all"
     wfh_days: list[DayEntry] = []
@@ -211,6 +241,7 @@ class Group(_RosterModel):
         return {
             "id": self.id,
             "name": self.name,
+            "rooms": list(self.rooms),
             "office_days": [_entry_text(d) for d in self.office_days],
             "office_weeks": self.office_weeks,
             "wfh_days": [_entry_text(d) for d in self.wfh_days],
@@ -233,6 +264,9 @@ class Employee(_RosterModel):
     group: Identifier
     building: Identifier
     name: Name | None = None
+    rooms: Rooms = []
+    office_days: list[OwnDate] = []
+    wfh_days: list[OwnDate] = []
 
     @field_validator("id", mode="before")
     @classmethod
@@ -275,6 +309,9 @@ class Roster(_RosterModel):
     _groups: dict[str, Group] = PrivateAttr(default_factory=dict)
     _employees: dict[str, Employee] = PrivateAttr(default_factory=dict)
     _calendar: Calendar = PrivateAttr()
+    # Which room ids each building has, so that an unqualified home room resolves only where
+    # it exists (set by `load_roster` from the site).
+    _site_rooms: dict[str, frozenset[str]] | None = PrivateAttr(default=None)
 
     def model_post_init(self, context: Any, /) -> None:
         self._units = {u.id: u for u in self.units}
@@ -304,7 +341,31 @@ class Roster(_RosterModel):
         """What `day` (the building's local date) is for `employee`, with the holidays of
         the employee's building."""
         holidays = self._calendar.dates(employee.building, day.year)
-        return self.group_of(employee).scheduled(day, holidays)
+        group = self.group_of(employee)
+        own: Scheduled | None = None
+        if day in employee.wfh_days:
+            own = "wfh"
+        elif day in employee.office_days:
+            own = "wfo"
+        if own is None or day in group.on_duty_days:
+            return group.scheduled(day, holidays)
+        return "holiday" if day in holidays else own
+
+    def home_rooms(self, employee: Employee) -> list[str]:
+        """The rooms of the employee's building they sit in: their own, else their group's,
+        else their unit's (none: any workroom)."""
+        for rooms in (
+            employee.rooms,
+            self.group_of(employee).rooms,
+            self._units[employee.unit].rooms,
+        ):
+            own = _in_building(rooms, employee.building)
+            if self._site_rooms is not None:
+                here = self._site_rooms.get(employee.building, frozenset())
+                own = [r for r in own if r in here]
+            if own:
+                return own
+        return []
 
     def employees_in(self, building: str) -> list[Employee]:
         """The employees whose home is `building`, in roster order."""
@@ -318,7 +379,7 @@ class Roster(_RosterModel):
     def resolved(self) -> dict[str, Any]:
         """The roster as tools read it: groups with their hours, employees with their places."""
         return {
-            "units": [{"id": u.id, "name": u.name} for u in self.units],
+            "units": [{"id": u.id, "name": u.name, "rooms": list(u.rooms)} for u in self.units],
             "groups": [g.resolved() for g in self.groups],
             "holidays": [d.date.isoformat() for d in self.holidays],
             "calendar": self.calendar.resolved(),
@@ -329,6 +390,9 @@ class Roster(_RosterModel):
                     "unit": e.unit,
                     "group": e.group,
                     "building": e.building,
+                    "rooms": self.home_rooms(e),
+                    "office_days": [d.isoformat() for d in e.office_days],
+                    "wfh_days": [d.isoformat() for d in e.wfh_days],
                 }
                 for e in self.employees
             ],
@@ -370,13 +434,16 @@ def load_roster(path: Path, site: Site) -> Roster:
             "(give `employees` or `employees_csv`)."
         )
     _check_employees(parsed, site, located)
-    return Roster(
+    _check_rooms(doc, parsed, site, located)
+    roster = Roster(
         units=parsed.units,
         groups=parsed.groups,
         holidays=parsed.holidays,
         calendar=parsed.calendar,
         employees=[e for e, _ in located],
     )
+    roster._site_rooms = {b.id: frozenset(r.id for r in b.rooms) for b in site.buildings}
+    return roster
 
 
 def read_employees_csv(path: Path) -> list[tuple[Employee, Where]]:
@@ -519,11 +586,85 @@ def _check_employees(
             raise ConfigError(f"{where('unit')}: unknown unit {employee.unit!r}.")
         if employee.group not in groups:
             raise ConfigError(f"{where('group')}: unknown group {employee.group!r}.")
+        for field in ("office_days", "wfh_days"):
+            days: list[date] = getattr(employee, field)
+            if len(set(days)) < len(days):
+                twice = next(d for i, d in enumerate(days) if d in days[:i])
+                raise ConfigError(f"{where(field)}: {twice.isoformat()} is listed twice.")
+        if both := sorted(set(employee.office_days) & set(employee.wfh_days)):
+            raise ConfigError(
+                f"{where('wfh_days')}: {both[0].isoformat()} is both an office day and a WFH "
+                f"day of employee {employee.id!r}."
+            )
         if site.building(employee.building) is None:
             known = ", ".join(b.id for b in site.buildings)
             raise ConfigError(
                 f"{where('building')}: unknown building {employee.building!r} "
                 f"(the site has {known})."
+            )
+
+
+def _column(where: Where, column: str) -> Callable[[int], str]:
+    return lambda _entry: where(column)
+
+
+def _in_building(rooms: list[str], building: str) -> list[str]:
+    found = []
+    for entry in rooms:
+        where, _, room = entry.rpartition("/")
+        if where in ("", building):
+            found.append(room)
+    return found
+
+
+def _check_rooms(
+    doc: YamlDocument, parsed: _RosterFile, site: Site, located: list[tuple[Employee, Where]]
+) -> None:
+    """Every home room names a workroom or service room of the site, and every employee with
+    home rooms has one in their own building."""
+
+    def check(rooms: list[str], where: Callable[[int], str]) -> None:
+        for j, entry in enumerate(rooms):
+            building, _, room = entry.rpartition("/")
+            buildings = [site.building(building)] if building else site.buildings
+            if building and buildings[0] is None:
+                raise ConfigError(f"{where(j)}: unknown building {building!r} in {entry!r}.")
+            found = [r for b in buildings if b is not None for r in b.rooms if r.id == room]
+            if not found:
+                raise ConfigError(f"{where(j)}: no building of the site has a room {entry!r}.")
+            for r in found:
+                if r.type not in SEAT_TYPES:
+                    raise ConfigError(
+                        f"{where(j)}: room {entry!r} is a {r.type} room; people sit in "
+                        "workrooms (or a service desk in its service room)."
+                    )
+
+    def at(*location: str | int) -> Callable[[int], str]:
+        return lambda j: doc.where((*location, "rooms", j))
+
+    for i, u in enumerate(parsed.units):
+        check(u.rooms, at("units", i))
+    for i, g in enumerate(parsed.groups):
+        check(g.rooms, at("groups", i))
+    units = {u.id: u for u in parsed.units}
+    groups = {g.id: g for g in parsed.groups}
+    for employee, where in located:
+        check(employee.rooms, _column(where, "rooms"))
+        given = [
+            (employee.rooms, "their own"),
+            (groups[employee.group].rooms, f"group {employee.group!r}"),
+            (units[employee.unit].rooms, f"unit {employee.unit!r}"),
+        ]
+        named = [(rooms, whose) for rooms, whose in given if rooms]
+        building = site.building(employee.building)
+        here = {r.id for r in building.rooms} if building else set()
+        if named and not any(
+            set(_in_building(rooms, employee.building)) & here for rooms, _ in named
+        ):
+            rooms, whose = named[0]
+            raise ConfigError(
+                f"{where('building')}: none of the home rooms ({whose}: {', '.join(rooms)}) "
+                f"is in building {employee.building!r}."
             )
 
 

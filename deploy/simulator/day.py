@@ -573,8 +573,10 @@ class _BuildingDay:
 def seat_people(
     site: Site, building: Building, roster: Roster, people: list[Employee]
 ) -> dict[str, str]:
-    """Where each of `people` sits: their group's or unit's room, else the workroom with the
-    most room under its limit. Buildings without workrooms seat no one."""
+    """Where each of `people` sits: their home room in the roster (of several, the one with
+    most room under its limit), else the room their group's or unit's name points at, else
+    the workroom with the most room under its limit. Buildings without workrooms seat no one
+    but those with home rooms."""
     workrooms = [r for r in building.rooms if r.type == "workroom"]
     service = [r for r in building.rooms if r.type == "service"]
     by_group = _matches({g.id: _words(g.id, g.name) for g in roster.groups}, [*workrooms, *service])
@@ -582,7 +584,14 @@ def seat_people(
     seats: dict[str, str] = {}
     load: Counter[str] = Counter()
     rest: list[Employee] = []
+    rooms = {r.id: r for r in building.rooms}
     for employee in people:
+        home = [rooms[r] for r in roster.home_rooms(employee) if r in rooms]
+        if home:
+            best = min(home, key=lambda r: (load[r.id] + 1) / max(1, site.limit(r)))
+            seats[employee.id] = best.id
+            load[best.id] += 1
+            continue
         room = by_group.get(employee.group) or by_unit.get(employee.unit)
         if room is None:
             rest.append(employee)

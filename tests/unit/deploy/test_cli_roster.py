@@ -44,6 +44,9 @@ def test_roster_check_json_resolves_the_roster_for_tools() -> None:
         "unit": "setjen",
         "group": "pimpinan",
         "building": "hq-jakarta",
+        "rooms": ["f4-leadership"],
+        "office_days": [],
+        "wfh_days": [],
     }
     assert {e["building"] for e in employees.values()} == {"hq-jakarta", "ro-makassar"}
     groups = {g["id"]: g for g in roster["groups"]}
@@ -77,7 +80,7 @@ def test_roster_check_json_resolves_the_roster_for_tools() -> None:
             None,
             ("grace_minutes: 15 ", "grace_minutes: soon "),
             [],
-            "roster.yaml line 25 (groups[0].grace_minutes): "
+            "roster.yaml line 31 (groups[0].grace_minutes): "
             "input should be a valid integer (got 'soon').",
         ),
         (None, None, ["--site", "{missing}"], "nope.yaml: the file does not exist."),

@@ -290,7 +290,6 @@ MONDAY_OVER = {
     "hq-jakarta/f2-work-general",
     "hq-jakarta/f3-work-it",
     "hq-jakarta/f3-work-program",
-    "hq-jakarta/f4-leadership",
     "ro-makassar/f1-service-hall",
     "ro-makassar/f2-workroom",
 }
@@ -369,14 +368,14 @@ def test_the_sample_sites_monday_room_by_room() -> None:
         "hq-jakarta/f1-canteen": (57, 40, "12:29"),
         "hq-jakarta/f1-prayer": (3, 15, "13:37"),
         "hq-jakarta/f2-work-finance": (30, 20, "08:25"),
-        "hq-jakarta/f2-work-general": (27, 18, "08:41"),
+        "hq-jakarta/f2-work-general": (33, 18, "08:42"),
         "hq-jakarta/f2-meeting-a": (11, 10, "13:02"),
         "hq-jakarta/f2-meeting-b": (4, 6, "11:32"),
-        "hq-jakarta/f3-work-program": (35, 24, "11:05"),
-        "hq-jakarta/f3-work-it": (17, 12, "08:52"),
+        "hq-jakarta/f3-work-program": (36, 24, "11:05"),
+        "hq-jakarta/f3-work-it": (15, 12, "08:52"),
         "hq-jakarta/f3-meeting-c": (6, 8, "10:03"),
         "hq-jakarta/f3-server": (1, 2, "09:35"),
-        "hq-jakarta/f4-leadership": (8, 6, "08:42"),
+        "hq-jakarta/f4-leadership": (3, 6, "07:30"),
         "hq-jakarta/f4-meeting-board": (6, 12, "12:02"),
         "hq-jakarta/f4-auditorium": (52, 75, "09:04"),
         # Makassar's times in WITA, printed here in WIB: an hour earlier.
@@ -395,7 +394,7 @@ def test_the_sample_sites_monday_room_by_room() -> None:
     assert over_meetings == [("f2-meeting-a", "13:00", 11, 10)]
 
 
-def test_seating_follows_group_and_unit_names_then_free_places() -> None:
+def test_seating_follows_home_rooms_then_names_then_free_places() -> None:
     hq = SITE.building("hq-jakarta")
     assert hq is not None
     people = list(ROSTER.employees_in("hq-jakarta"))
@@ -407,14 +406,25 @@ def test_seating_follows_group_and_unit_names_then_free_places() -> None:
     rooms_of = defaultdict(set)
     for (unit, group, room), _ in by.items():
         rooms_of[(unit, group)].add(room)
-    assert rooms_of[("pelayanan", "layanan")] == {"f1-service-hall"}  # "Petugas Pelayanan"
-    assert rooms_of[("setjen", "pimpinan")] == {"f4-leadership"}  # "Pimpinan"
-    assert rooms_of[("keuangan", "A")] == {"f2-work-finance"}  # "Biro Keuangan"
-    assert rooms_of[("umum", "B")] == {"f2-work-general"}  # "Biro Umum dan SDM"
+    # The roster's home rooms: the group's before the unit's.
+    assert rooms_of[("pelayanan", "layanan")] == {"f1-service-hall"}
+    assert rooms_of[("setjen", "pimpinan")] == {"f4-leadership"}
+    assert rooms_of[("keuangan", "A")] == {"f2-work-finance"}
+    assert rooms_of[("setjen", "A")] == {"f2-work-general"}
+    assert rooms_of[("umum", "B")] == {"f2-work-general"}
     assert rooms_of[("program", "A")] == {"f3-work-program"}
-    assert rooms_of[("ti", "B")] == {"f3-work-it"}  # "TI"
-    # Sekretariat Utama names no room: its people take the workrooms with most room left.
-    assert len(rooms_of[("setjen", "A")]) > 1
+    assert rooms_of[("ti", "B")] == {"f3-work-it"}
+    # Of two home rooms, the one with most room left: the Directorate is split between them.
+    assert rooms_of[("pelayanan", "A")] == {"f3-work-program", "f2-work-finance"}
+    # Without home rooms, a name shared with a room seats people there ("Biro Keuangan"),
+    # else the workrooms with most room left take them.
+    bare = ROSTER.model_copy(
+        update={"units": [u.model_copy(update={"rooms": []}) for u in ROSTER.units]}
+    )
+    bare.model_post_init(None)
+    named = seat_people(SITE, hq, bare, [e for e in people if e.unit in {"keuangan", "setjen"}])
+    assert {named[e.id] for e in people if e.unit == "keuangan"} == {"f2-work-finance"}
+    assert len({named[e.id] for e in people if e.unit == "setjen" and e.group == "A"}) > 1
     assert set(seats.values()) <= {r.id for r in hq.rooms if r.type in {"workroom", "service"}}
     assert len(seats) == len(people)
 

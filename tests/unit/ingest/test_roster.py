@@ -121,6 +121,9 @@ def test_resolved_roster_for_tools(tmp_path: Path, sample_site: Site) -> None:
         "unit": "u2",
         "group": "B",
         "building": "ro-makassar",
+        "rooms": [],
+        "office_days": [],
+        "wfh_days": [],
     }
     a = resolved["groups"][0]
     assert a["office_days"] == ["mon", "wed", "fri"]
@@ -128,6 +131,58 @@ def test_resolved_roster_for_tools(tmp_path: Path, sample_site: Site) -> None:
     assert (a["required_hours"], a["grace_minutes"]) == (8, 15)
     assert resolved["groups"][1]["wfh_days"] == ["2026-11-27"]
     assert resolved["holidays"] == ["2026-12-25"]
+
+
+def test_home_rooms_are_the_employees_own_else_the_groups_else_the_units(
+    tmp_path: Path, sample_site: Site
+) -> None:
+    text = (
+        SMALL.replace("{id: u1, name: Unit one}", "{id: u1, rooms: [f2-work-finance, f2-workroom]}")
+        .replace("  - id: B\n", "  - id: B\n    rooms: [hq-jakarta/f3-work-it]\n")
+        .replace(
+            "group: A, building: hq-jakarta}",
+            "group: A, building: hq-jakarta, rooms: [f4-leadership]}",
+        )
+    )
+    csv_text = (
+        "id,unit,group,building,rooms\ne3,u1,A,hq-jakarta,\ne4,u2,A,ro-makassar,\n"
+        "e5,u2,A,ro-makassar,f2-workroom f1-service-hall\n"
+    )
+    roster = load_roster(write(tmp_path, text, csv_text), sample_site)
+    rooms = {e.id: roster.home_rooms(e) for e in roster.employees}
+    assert rooms == {
+        "e1": ["f4-leadership"],  # their own
+        "e2": ["f3-work-it"],  # group B's
+        "e3": ["f2-work-finance"],  # unit u1's in their building (f2-workroom is Makassar's)
+        "e4": [],  # neither group A nor unit u2 names rooms: any workroom
+        "e5": ["f2-workroom", "f1-service-hall"],  # from the CSV, separated by spaces
+    }
+    assert roster.resolved()["units"][0]["rooms"] == ["f2-work-finance", "f2-workroom"]
+
+
+def test_an_employees_own_dates_come_before_the_groups_weekdays(
+    tmp_path: Path, sample_site: Site
+) -> None:
+    text = SMALL.replace(
+        "{id: e1, unit: u1, group: A, building: hq-jakarta}",
+        "{id: e1, unit: u1, group: A, building: hq-jakarta, office_days: [2026-11-24, "
+        "2026-12-25], wfh_days: [2026-11-23]}",
+    )
+    roster = load_roster(write(tmp_path, text), sample_site)
+    e1 = roster.employee("e1")
+    assert e1 is not None
+    assert roster.scheduled(e1, MON) == "wfh"  # group A's Monday, the employee's WFH date
+    assert roster.scheduled(e1, TUE) == "wfo"  # not group A's day, the employee's date
+    assert roster.scheduled(e1, date(2026, 11, 25)) == "wfo"  # group A's Wednesday as ever
+    assert roster.scheduled(e1, date(2026, 12, 25)) == "holiday"  # still a holiday
+
+
+def test_the_sample_roster_seats_every_unit(sample_roster: Roster) -> None:
+    roster = sample_roster
+    seats = {(e.unit, e.group, e.building): tuple(roster.home_rooms(e)) for e in roster.employees}
+    assert seats[("pelayanan", "layanan", "hq-jakarta")] == ("f1-service-hall",)
+    assert seats[("wil-makassar", "pimpinan", "ro-makassar")] == ("f2-workroom",)
+    assert all(seats.values())
 
 
 # --- schedules -------------------------------------------------------------------------
@@ -387,6 +442,57 @@ def test_window_and_durations() -> None:
             "line 13 (groups[1].start_window)",
             "field required",
         ),
+        (
+            "{id: u2}",
+            "{id: u2, rooms: [f9-nowhere]}",
+            "line 3 (units[1].rooms[0])",
+            "no building of the site has a room 'f9-nowhere'",
+        ),
+        (
+            "{id: u2}",
+            "{id: u2, rooms: [f2-meeting-a]}",
+            "line 3 (units[1].rooms[0])",
+            "room 'f2-meeting-a' is a meeting room; people sit in workrooms (or a service desk "
+            "in its service room)",
+        ),
+        (
+            "{id: u2}",
+            "{id: u2, rooms: [hq-bandung/f2-work-it]}",
+            "line 3 (units[1].rooms[0])",
+            "unknown building 'hq-bandung' in 'hq-bandung/f2-work-it'",
+        ),
+        (
+            "  - id: B\n",
+            "  - id: B\n    rooms: [f2-work-finance, hq-jakarta/f3/it]\n",
+            "line 14 (groups[1].rooms[1])",
+            "string should match pattern '^([A-Za-z0-9_.-]{1,64}/)?[A-Za-z0-9_.-]{1,64}$' "
+            "(got 'hq-jakarta/f3/it')",
+        ),
+        (
+            "group: B, building: hq-jakarta}",
+            "group: B, building: hq-jakarta, office_days: [2026-11-30, 2026-11-30]}",
+            "line 21 (employees[1].office_days)",
+            "2026-11-30 is listed twice",
+        ),
+        (
+            "group: B, building: hq-jakarta}",
+            "group: B, building: hq-jakarta, office_days: [2026-11-30], wfh_days: [2026-11-30]}",
+            "line 21 (employees[1].wfh_days)",
+            "2026-11-30 is both an office day and a WFH day of employee 'e2'",
+        ),
+        (
+            "group: B, building: hq-jakarta}",
+            "group: B, building: hq-jakarta, wfh_days: [mon]}",
+            "line 21 (employees[1].wfh_days[0])",
+            "'mon' is a weekday; an employee's own days are dates (YYYY-MM-DD)",
+        ),
+        (
+            "group: B, building: hq-jakarta}",
+            "group: B, building: hq-jakarta, rooms: [ro-makassar/f2-workroom]}",
+            "line 21 (employees[1].building)",
+            "none of the home rooms (their own: ro-makassar/f2-workroom) is in building "
+            "'hq-jakarta'",
+        ),
     ],
 )
 def test_broken_roster_names_file_line_key_and_problem(
@@ -483,7 +589,7 @@ HEADER = "id,unit,group,building\n"
             "",
             "",
             "the file has no header row; the first row names the columns "
-            "(id, unit, group, building and optionally name)",
+            "(id, unit, group, building and optionally name, rooms)",
         ),
     ],
 )
@@ -606,7 +712,8 @@ def test_generated_rosters_round_trip_through_yaml_and_csv(
     ]
     path = write(folder, yaml.safe_dump(document), "\n".join(rows) + "\n")
     roster = load_roster(path, sample_site)
-    assert [e.model_dump(exclude={"name"}) for e in roster.employees] == data["employees"]
+    own = {"name", "rooms", "office_days", "wfh_days"}
+    assert [e.model_dump(exclude=own) for e in roster.employees] == data["employees"]
     for written, loaded in zip(data["groups"], roster.groups, strict=True):
         assert loaded.id == written["id"]
         assert loaded.office_days == written["office_days"]
