@@ -80,6 +80,13 @@ class Settings(BaseSettings):
     sensor_offline_after_s: Annotated[float, Field(gt=0)] = 300.0
     board_port: Annotated[int, Field(ge=0, le=65535)] = 8080  # the worker's web board; 0: off
     board_host: str = "127.0.0.1"
+    board_show_names: bool = Field(
+        default=False,
+        description=(
+            "Show employees by name (and id) on the board's attendance page and muster list; "
+            "off, they are shown by pseudonym. Turn on only where the board is behind logins."
+        ),
+    )
     # Touched by the bridge and workers while they make progress; `occupancy health` reads it.
     health_file: Path | None = None
 

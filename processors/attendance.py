@@ -494,6 +494,10 @@ class PresenceBoard:
         self.listeners: list[CountHandler] = []
         self.caught_up = asyncio.Event()
 
+    @property
+    def roster(self) -> Roster:
+        return self._roster
+
     def take(self, presence: Presence) -> None:
         self._where[presence.employee] = presence
 

@@ -15,6 +15,7 @@ from importlib.resources import files
 from aiohttp import web
 from pydantic import TypeAdapter, ValidationError
 
+from alerts.board.attendance import AttendanceBoard
 from alerts.board.state import BoardState, BuildingListing
 from ingest.models import Alert, AlertAck
 
@@ -25,6 +26,7 @@ STATE = web.AppKey("state", BoardState)
 ACKNOWLEDGE: web.AppKey[Acknowledge] = web.AppKey("acknowledge")
 CLOSING = web.AppKey("closing", asyncio.Event)
 STATIC = web.AppKey("static", dict[str, bytes])
+ATTENDANCE: web.AppKey[AttendanceBoard | None] = web.AppKey("attendance")
 
 KEEPALIVE_S = 15.0
 """A comment line this often keeps proxies from closing a quiet stream and finds dead ones."""
@@ -48,11 +50,14 @@ _HEADERS = {
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def make_app(state: BoardState, acknowledge: Acknowledge) -> web.Application:
-    """The board as an aiohttp application over `state`."""
+def make_app(
+    state: BoardState, acknowledge: Acknowledge, attendance: AttendanceBoard | None = None
+) -> web.Application:
+    """The board as an aiohttp application over `state` (and `attendance`, with a roster)."""
     app = web.Application(middlewares=[_security_headers])
     app[STATE] = state
     app[ACKNOWLEDGE] = acknowledge
+    app[ATTENDANCE] = attendance
     app[CLOSING] = asyncio.Event()
     app[STATIC] = _static_files()
     app.on_shutdown.append(_close_streams)
@@ -66,6 +71,13 @@ def make_app(state: BoardState, acknowledge: Acknowledge) -> web.Application:
     app.router.add_get("/api/events", _listing_events)
     app.router.add_get("/api/buildings/{building}/events", _building_events)
     app.router.add_post("/api/buildings/{building}/alerts/{alert_id}/ack", _ack)
+    # Attendance names people: once the board has logins (issue 17), these routes are for the
+    # role `viewer` or above.
+    app.router.add_get("/attendance/{building}", _page("attendance.html", building=True))
+    app.router.add_get("/muster/{building}", _page("muster.html", building=True))
+    app.router.add_get("/api/attendance/{building}", _attendance)
+    app.router.add_get("/api/attendance/{building}/events", _attendance_events)
+    app.router.add_get("/api/muster/{building}", _muster)
     return app
 
 
@@ -171,6 +183,40 @@ async def _building_events(request: web.Request) -> web.StreamResponse:
         return view.model_dump_json()
 
     return await _stream(request, "building", snapshot, lambda: state.changed(building))
+
+
+def _attendance_board(request: web.Request) -> AttendanceBoard:
+    board = request.app[ATTENDANCE]
+    if board is None:
+        raise web.HTTPNotFound(text="attendance is off: the worker has no roster (OCC_ROSTER_FILE)")
+    building = request.match_info["building"]
+    if request.app[STATE].site.building(building) is None:
+        raise web.HTTPNotFound(text=f"no building {building!r} in the site file")
+    return board
+
+
+async def _attendance(request: web.Request) -> web.StreamResponse:
+    view = _attendance_board(request).view(request.match_info["building"])
+    assert view is not None, "the building is in the site"
+    return _json(view.model_dump_json())
+
+
+async def _attendance_events(request: web.Request) -> web.StreamResponse:
+    board = _attendance_board(request)
+    building = request.match_info["building"]
+
+    def snapshot() -> str:
+        view = board.view(building)
+        assert view is not None, "the building is in the site"
+        return view.model_dump_json()
+
+    return await _stream(request, "attendance", snapshot, board.changed)
+
+
+async def _muster(request: web.Request) -> web.StreamResponse:
+    view = _attendance_board(request).muster(request.match_info["building"])
+    assert view is not None, "the building is in the site"
+    return _json(view.model_dump_json())
 
 
 async def _stream(
