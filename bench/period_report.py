@@ -139,22 +139,28 @@ def month_of(day: date) -> list[date]:
     return [first + timedelta(days=n) for n in range((following - first).days)]
 
 
-def run(bootstrap: str, employees: int, month: date, seed: int, folder: Path) -> dict[str, float]:
+def run(  # noqa: PLR0917 - the command's options
+    bootstrap: str, employees: int, month: date, seed: int, folder: Path, reuse: str | None
+) -> dict[str, float]:
     site = load_site(SAMPLE / "site.yaml")
-    tag = secrets.token_hex(4)
+    prefix = reuse or f"bench-{secrets.token_hex(4)}"
     settings = load_settings(
         kafka_bootstrap=bootstrap,
         site_file=SAMPLE / "site.yaml",
-        kafka_topic_prefix=f"bench-{tag}",
-        mqtt_prefix=f"bench-{tag}",
+        kafka_topic_prefix=prefix,
+        mqtt_prefix=prefix,
     )
     began = time.perf_counter()
     roster = big_roster(folder, site, employees, seed)
     days = month_of(month)
-    progress.print(f"roster of {len(roster.employees):,} loaded; sending {days[0]:%B %Y}")
-    sent = asyncio.run(produce(settings, records(roster, site, days, seed)))
-    loaded = time.perf_counter() - began
-    progress.print(f"{sent:,} records in Kafka after {loaded:.0f} s; reading them back")
+    if reuse is None:
+        progress.print(f"roster of {len(roster.employees):,} loaded; sending {days[0]:%B %Y}")
+        sent = asyncio.run(produce(settings, records(roster, site, days, seed)))
+        loaded = time.perf_counter() - began
+        progress.print(f"{sent:,} records in {prefix}.attendance after {loaded:.0f} s")
+    else:
+        sent = sum(1 for _ in records(roster, site, days, seed))
+    progress.print("reading them back")
 
     t0 = time.perf_counter()
     views = asyncio.run(read_period(settings, days[0], days[-1]))
@@ -187,18 +193,25 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--seed", type=int, default=18)
     parser.add_argument("--bootstrap", help="an existing Kafka (else a private local stack)")
+    parser.add_argument(
+        "--reuse",
+        metavar="PREFIX",
+        help="with --bootstrap: the topics a run of the same options loaded (its prefix)",
+    )
     args = parser.parse_args(argv)
+    if args.reuse and not args.bootstrap:
+        parser.error("--reuse reads a topic of an existing Kafka: give --bootstrap too")
     with tempfile.TemporaryDirectory(prefix="bench-period-") as name:
         folder = Path(name)
         if args.bootstrap:
-            figures = run(args.bootstrap, args.employees, args.month, args.seed, folder)
+            figures = run(args.bootstrap, args.employees, args.month, args.seed, folder, args.reuse)
         else:
             stack = Stack(run_dir=folder / "stack", ports=StackPorts.free())
             progress.print("starting a private stack on free ports")
             try:
                 stack.up()
                 bootstrap = stack.env()["OCC_KAFKA_BOOTSTRAP"]
-                figures = run(bootstrap, args.employees, args.month, args.seed, folder)
+                figures = run(bootstrap, args.employees, args.month, args.seed, folder, None)
             finally:
                 stack.down()
     table = Table(title=f"Period report of a month ({args.month:%B %Y})")

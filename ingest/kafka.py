@@ -138,17 +138,19 @@ def make_producer(settings: Settings, **overrides: object) -> AIOKafkaProducer:
     return AIOKafkaProducer(**options)
 
 
-def broadcast_consumer(settings: Settings, name: str) -> AIOKafkaConsumer:
+def broadcast_consumer(settings: Settings, name: str, **overrides: object) -> AIOKafkaConsumer:
     """A consumer of every partition of topic `name` from its start, in no consumer group:
-    for what every worker must see whole (acks, room states, presence), not share out."""
-    return AIOKafkaConsumer(
-        settings.kafka_topic(name),
-        bootstrap_servers=settings.kafka_bootstrap,
-        group_id=None,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
+    for what every worker must see whole (acks, room states, presence), not share out.
+    `overrides` are further aiokafka options (fetch sizes)."""
+    options: dict[str, object] = {
+        "bootstrap_servers": settings.kafka_bootstrap,
+        "group_id": None,
+        "enable_auto_commit": False,
+        "auto_offset_reset": "earliest",
         **kafka_security(settings),
-    )
+    }
+    options.update(overrides)
+    return AIOKafkaConsumer(settings.kafka_topic(name), **options)
 
 
 def kafka_security(settings: Settings) -> dict[str, Any]:

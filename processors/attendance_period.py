@@ -73,11 +73,6 @@ COUNTS = (
 """The whole-number columns of a period row, in report order (then hours and compliance)."""
 
 
-_BY_STATUS = frozenset(
-    {"on_time", "early_leave", "half_day", "absent", "auto_closed", "holiday", "wfh"}
-)
-
-
 @dataclass
 class Figures:
     """What days add up to.
@@ -122,14 +117,33 @@ class Figures:
             setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
 
     def take(self, day: DayView) -> None:
-        office = day.scheduled == "wfo"
-        self.office_days += office
-        self.present += office and day.came
-        self.late += office and day.late_minutes > 0
-        self.late_minutes += day.late_minutes if office else 0
-        self.unscheduled += not office and day.came
-        if day.status in _BY_STATUS:
-            setattr(self, day.status, getattr(self, day.status) + 1)
+        # Plain branches, not getattr/setattr by name: a month of 100,000 people is 2 million
+        # calls.
+        came = day.first_check_in is not None or day.last_check_out is not None
+        if day.scheduled == "wfo":
+            self.office_days += 1
+            if came:
+                self.present += 1
+            if day.late_minutes > 0:
+                self.late += 1
+                self.late_minutes += day.late_minutes
+        elif came:
+            self.unscheduled += 1
+        status = day.status
+        if status == "on_time":
+            self.on_time += 1
+        elif status == "wfh":
+            self.wfh += 1
+        elif status == "absent":
+            self.absent += 1
+        elif status == "early_leave":
+            self.early_leave += 1
+        elif status == "half_day":
+            self.half_day += 1
+        elif status == "auto_closed":
+            self.auto_closed += 1
+        elif status == "holiday":
+            self.holiday += 1
         self.seconds_present += day.time_present.total_seconds()
 
     def take_unrecorded(self, scheduled: Scheduled) -> None:
@@ -262,7 +276,13 @@ async def read_period(settings: Settings, first: date, last: date) -> list[DayVi
     """The latest record of each `employee/date` key of `occupancy.attendance` dated
     `first`..`last`, read whole; other dates' values are skipped undecoded."""
     low, high = first.isoformat().encode(), last.isoformat().encode()
-    consumer = broadcast_consumer(settings, "attendance")
+    # Big fetches: the report reads the whole topic, the more per round trip the better.
+    consumer = broadcast_consumer(
+        settings,
+        "attendance",
+        max_partition_fetch_bytes=16 * 1024 * 1024,
+        fetch_max_bytes=96 * 1024 * 1024,
+    )
     await consumer.start()
     latest: dict[bytes, bytes] = {}
     try:
