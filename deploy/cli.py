@@ -528,8 +528,8 @@ def _period_report(
         settings.pipeline_clock.now(),
         settings.attendance_retention_days,
     )
-    days = asyncio.run(read_period(settings, period.first, period.last))
-    report = period_report(loaded, days, period, building=building, unit=unit)
+    recorded = read_period(settings, period.first, period.last)
+    report = period_report(loaded, recorded, period, building=building, unit=unit)
     if form == "table":
         print_tables(report, Console(width=240))
         return

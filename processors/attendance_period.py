@@ -1,18 +1,23 @@
 """The period report: per employee and per unit, what a week or a month of days added up to.
 
 Read from the compacted `occupancy.attendance` (only the keys of the period are decoded, and
-only the fields counted), summed per employee and unit; pure functions but `read_period`.
+only the fields counted; partitions shared among processes), summed per employee and unit;
+pure functions but `read_period`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import asyncio
+from collections.abc import Iterable, Mapping
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta
+from itertools import repeat
+from multiprocessing import get_context
 
 from pydantic import BaseModel, ConfigDict
 
-from ingest.kafka import broadcast_consumer
+from ingest.kafka import broadcast_consumer, partition_consumer
 from ingest.roster import Employee, Roster, Scheduled
 from ingest.settings import Settings
 from ingest.site import Building
@@ -27,9 +32,11 @@ __all__ = [
     "Figures",
     "Period",
     "PeriodReport",
+    "Recorded",
     "UnitPeriod",
     "period_report",
     "read_period",
+    "recorded_days",
     "reportable_period",
 ]
 
@@ -227,21 +234,47 @@ def reportable_period(
     return Period(first, last, max(first, cutoff), min(last, today))
 
 
+@dataclass
+class Recorded:
+    """An employee's recorded days of a period: their sums, and which days (bit n: the
+    period's day n) have a record."""
+
+    figures: Figures = field(default_factory=Figures)
+    days: int = 0
+
+    def merge(self, other: Recorded) -> None:
+        self.figures.add(other.figures)
+        self.days |= other.days
+
+
+def recorded_days(days: Iterable[DayView], first: date, last: date) -> dict[str, Recorded]:
+    """The days of `first`..`last` summed per employee (each employee-date once)."""
+    sums: dict[str, Recorded] = {}
+    for day in days:
+        if not first <= day.date <= last:
+            continue
+        mine = sums.get(day.employee)
+        if mine is None:
+            mine = sums[day.employee] = Recorded()
+        bit = 1 << (day.date - first).days
+        if not mine.days & bit:
+            mine.days |= bit
+            mine.figures.take(day)
+    return sums
+
+
 def period_report(
     roster: Roster,
-    days: Iterable[DayView],
+    recorded: Mapping[str, Recorded],
     period: Period,
     *,
     building: str | None = None,
     unit: str | None = None,
 ) -> PeriodReport:
     """Every employee of the roster (optionally of one building or unit) over the period,
-    and their units' sums, both in unit then employee order."""
+    and their units' sums, both in unit then employee order; a day the roster planned with
+    no record counts by the plan (`Figures.take_unrecorded`)."""
     dates = period.days
-    recorded: dict[str, dict[date, DayView]] = {}
-    for day in days:
-        if period.first <= day.date <= period.last:
-            recorded.setdefault(day.employee, {})[day.date] = day
     # The plan depends only on the group and the building's calendar: computed once each.
     plans: dict[tuple[str, str], list[Scheduled]] = {}
     employees: list[EmployeePeriod] = []
@@ -255,13 +288,14 @@ def period_report(
         if plan is None:
             plan = [roster.scheduled(employee, d) for d in dates]
             plans[(employee.group, employee.building)] = plan
+        mine = recorded.get(employee.id)
         figures = Figures()
-        mine = recorded.get(employee.id, {})
-        for when, scheduled in zip(dates, plan, strict=True):
-            seen = mine.get(when)
-            if seen is not None:
-                figures.take(seen)
-            else:
+        seen = 0
+        if mine is not None:
+            figures.add(mine.figures)
+            seen = mine.days
+        for n, scheduled in enumerate(plan):
+            if not seen >> n & 1:
                 figures.take_unrecorded(scheduled)
         employees.append(EmployeePeriod(employee, figures))
         total = units.get(employee.unit)
@@ -272,14 +306,53 @@ def period_report(
     return PeriodReport(period, employees, [units[u] for u in sorted(units)])
 
 
-async def read_period(settings: Settings, first: date, last: date) -> list[DayView]:
+def read_period(
+    settings: Settings, first: date, last: date, *, processes: int = 2
+) -> dict[str, Recorded]:
     """The latest record of each `employee/date` key of `occupancy.attendance` dated
-    `first`..`last`, read whole; other dates' values are skipped undecoded."""
+    `first`..`last`, summed per employee; the topic's partitions are read whole, shared
+    among up to `processes` processes (reading and decoding is the report's cost)."""
+    partitions = asyncio.run(_partitions(settings))
+    shares = [partitions[n::processes] for n in range(max(1, min(processes, len(partitions))))]
+    if len(shares) == 1:
+        return _read_and_sum(settings, shares[0], first, last)
+    merged: dict[str, Recorded] = {}
+    with ProcessPoolExecutor(len(shares), mp_context=get_context("spawn")) as pool:
+        for part in pool.map(_read_and_sum, repeat(settings), shares, repeat(first), repeat(last)):
+            for employee, recorded in part.items():
+                mine = merged.get(employee)
+                if mine is None:
+                    merged[employee] = recorded
+                else:
+                    mine.merge(recorded)
+    return merged
+
+
+async def _partitions(settings: Settings) -> list[int]:
+    consumer = broadcast_consumer(settings, "attendance")
+    await consumer.start()
+    try:
+        return sorted(tp.partition for tp in consumer.assignment())
+    finally:
+        await consumer.stop()
+
+
+def _read_and_sum(
+    settings: Settings, partitions: list[int], first: date, last: date
+) -> dict[str, Recorded]:
+    values = asyncio.run(_latest(settings, partitions, first, last))
+    return recorded_days((DayView.model_validate_json(v) for v in values), first, last)
+
+
+async def _latest(
+    settings: Settings, partitions: list[int], first: date, last: date
+) -> Iterable[bytes]:
     low, high = first.isoformat().encode(), last.isoformat().encode()
     # Big fetches: the report reads the whole topic, the more per round trip the better.
-    consumer = broadcast_consumer(
+    consumer = partition_consumer(
         settings,
         "attendance",
+        partitions,
         max_partition_fetch_bytes=16 * 1024 * 1024,
         fetch_max_bytes=96 * 1024 * 1024,
     )
@@ -302,4 +375,4 @@ async def read_period(settings: Settings, first: date, last: date) -> list[DayVi
                     backlog.pop(tp, None)
     finally:
         await consumer.stop()
-    return [DayView.model_validate_json(value) for value in latest.values()]
+    return latest.values()

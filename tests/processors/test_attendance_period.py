@@ -23,6 +23,7 @@ from processors.attendance_period import (
     Figures,
     Period,
     period_report,
+    recorded_days,
     reportable_period,
 )
 from processors.attendance_report import RetentionError
@@ -66,7 +67,8 @@ def test_an_employees_week_adds_up(sample_roster: Roster) -> None:
         day(someone.id, week[5], "off", "unscheduled", time_present="PT1H30M", **came("10:00"))
     )
     period = Period(MON, week[-1], MON, week[-1])
-    report = period_report(sample_roster, days, period, unit=someone.unit)
+    recorded = recorded_days(days, MON, week[-1])
+    report = period_report(sample_roster, recorded, period, unit=someone.unit)
     mine = next(r.figures for r in report.employees if r.employee.id == someone.id)
     office = plan.count("wfo")
     assert mine.office_days == office == mine.present == mine.late
@@ -145,7 +147,7 @@ def test_csv_and_xlsx_hold_the_same_figures(sample_roster: Roster, tmp_path: Pat
     days = [
         day(someone.id, MON, "wfo", "late", late_minutes=7, time_present="PT7H", **came()),
     ]
-    report = period_report(sample_roster, days, Period(MON, MON, MON, MON))
+    report = period_report(sample_roster, recorded_days(days, MON, MON), Period(MON, MON, MON, MON))
     out = io.StringIO()
     write_csv(report, "employee", out)
     rows = {r["employee"]: r for r in csv.DictReader(io.StringIO(out.getvalue()))}
