@@ -250,13 +250,14 @@ class Recorded:
 def recorded_days(days: Iterable[DayView], first: date, last: date) -> dict[str, Recorded]:
     """The days of `first`..`last` summed per employee (each employee-date once)."""
     sums: dict[str, Recorded] = {}
+    bits = {first + timedelta(days=n): 1 << n for n in range((last - first).days + 1)}
     for day in days:
-        if not first <= day.date <= last:
+        bit = bits.get(day.date)
+        if bit is None:
             continue
         mine = sums.get(day.employee)
         if mine is None:
             mine = sums[day.employee] = Recorded()
-        bit = 1 << (day.date - first).days
         if not mine.days & bit:
             mine.days |= bit
             mine.figures.take(day)
@@ -346,7 +347,7 @@ def _read_and_sum(
 
 async def _latest(
     settings: Settings, partitions: list[int], first: date, last: date
-) -> Iterable[bytes]:
+) -> list[bytes]:
     low, high = first.isoformat().encode(), last.isoformat().encode()
     # Big fetches: the report reads the whole topic, the more per round trip the better.
     consumer = partition_consumer(
@@ -375,4 +376,6 @@ async def _latest(
                     backlog.pop(tp, None)
     finally:
         await consumer.stop()
-    return latest.values()
+    # A list: asyncio reprs the task's result on the way out, and a dict view's repr is the
+    # whole of it (seconds for a month), where reprlib cuts a list short.
+    return list(latest.values())
