@@ -451,7 +451,8 @@ def report_attendance(  # noqa: PLR0912, PLR0917 - one click option each, each c
         settings.pipeline_clock.now(),
         settings.attendance_retention_days,
     )
-    records = asyncio.run(read_latest(settings, "attendance", DailyRecord))
+    suffix = f"/{day.date().isoformat()}".encode()
+    records = asyncio.run(read_latest(settings, "attendance", DailyRecord, suffix))
     rows = attendance_rows(
         loaded, loaded_site, records.values(), day.date(), building=building, unit=unit
     )
