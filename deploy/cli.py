@@ -457,6 +457,10 @@ def report_attendance(  # noqa: PLR0912, PLR0917 - one click option each, each c
         loaded, loaded_site, records.values(), day.date(), building=building, unit=unit
     )
     totals = unit_totals(rows)
+    scope = f"building {building}" if building else f"unit {unit}" if unit else "all units"
+    _audit_report(
+        settings, "attendance", f"{day.date().isoformat()}, {scope}, {form}, {len(rows)} employees"
+    )
     if form == "csv":
         out = output.open("w", newline="", encoding="utf-8") if output else sys.stdout
         writer = csv.writer(out, lineterminator="\n")
@@ -531,6 +535,13 @@ def _period_report(
     )
     recorded = read_period(settings, period.first, period.last)
     report = period_report(loaded, recorded, period, building=building, unit=unit)
+    scope = f"building {building}" if building else f"unit {unit}" if unit else "all units"
+    _audit_report(
+        settings,
+        "attendance",
+        f"{period.first.isoformat()} to {period.last.isoformat()}, {scope}, {form}, "
+        f"{len(report.employees)} employees",
+    )
     if form == "table":
         print_tables(report, Console(width=240))
         return
@@ -546,6 +557,21 @@ def _period_report(
         return
     with output.open("w", newline="", encoding="utf-8") as out:
         write_csv(report, per, out)
+
+
+def _audit_report(settings: Settings, target: str, detail: str) -> None:
+    """A report of named people leaves the pipeline: the audit trail says who took which."""
+    from ingest.audit import AuditRecord, operating_system_user, write_audit
+
+    record = AuditRecord(
+        ts=settings.pipeline_clock.now(),
+        actor=operating_system_user(),
+        role="cli",
+        action="report_exported",
+        target=target,
+        detail=detail,
+    )
+    asyncio.run(write_audit(settings, record))
 
 
 @report.command("presence")
@@ -582,6 +608,7 @@ def report_presence(building: str, form: str) -> None:
             ]
         )
     columns = ["employee", "name", "unit", "group", "since"]
+    _audit_report(settings, "presence", f"muster list of {building}, {form}, {len(rows)} people")
     if form == "csv":
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(columns)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 import shutil
 from collections import Counter
@@ -35,6 +36,7 @@ from tests.processors.test_attendance_week import (
     read_facts,
     wait_for_days,
 )
+from tests.support.kafka import read_topics
 from tests.support.mqtt import publish
 from tests.support.pipeline import Pipeline, replay_clock
 
@@ -226,6 +228,16 @@ def test_a_scripted_week_gives_the_modelled_period_report_in_every_format(
             assert tuple(line[5:18]) == counts, line
             close_enough(str(line[0]), hours, _float(line[18]), len(week))
             assert line[19] == compliance(counts)
+        # Each report that left the pipeline is in the audit trail, with who ran it.
+        audit = read_topics(pipeline.bootstrap, [f"{pipeline.topics}.audit"])
+        exported = [
+            json.loads(r.value)
+            for r in audit[f"{pipeline.topics}.audit"]
+            if r.value is not None and json.loads(r.value)["action"] == "report_exported"
+        ]
+        assert len(exported) == 4, exported
+        assert {(e["role"], e["target"]) for e in exported} == {("cli", "attendance")}
+        assert {e["detail"].split(", ")[2] for e in exported} == {"csv", "table", "xlsx"}
         print(f"{len(facts.people)} employees, {len(units)} units, statuses {dict(statuses)}")
     finally:
         codes = pipeline.stop_all()
