@@ -1,7 +1,8 @@
 """The board's attendance page and muster list in headless Chromium on the real pipeline:
 last week scripted for the whole sample roster (tests/processors/test_attendance_week.py)
 and this Monday morning's check-ins at Jakarta, some late, some gone home already; the page
-shows the modelled counts, late list and week bars, live; the muster list whoever is in.
+shows the modelled counts, late list and week bars, and a late check-in made while it is open
+without a reload; the muster list whoever is in.
 
 Screenshots go to artifacts/board/attendance.png and muster.png.
 """
@@ -157,8 +158,23 @@ def test_the_attendance_page_and_muster_list_show_the_scripted_days(
         expect(page.locator("#late tbody tr").first.locator("td").nth(2)).to_have_text(str(worst))
         shoot(page, "attendance")
 
+        # Someone who had not come checks in now, late: the open page shows it, no reload.
+        page.evaluate("window.sameDocument = true")
+        absent = next(
+            p
+            for p in hq
+            if facts.scheduled(p, today) == "wfo"
+            and p.id not in set(late) | inside | _left(morning)
+        )
+        at = pipeline.now() - timedelta(seconds=30)
+        topic, payload = _tap(absent, 9, "check_in", at, pipeline.now())
+        publish(pipeline.mqtt_url, [(topic.replace("PREFIX", pipeline.prefix), payload)], "late")
+        expect(page.locator("#late tbody tr")).to_have_count(len(late) + 1, timeout=WAIT_MS)
+        expect(total.locator("td").nth(2)).to_have_text(str(came + 1))
+        assert page.evaluate("window.sameDocument") is True, "the page was reloaded"
+
         muster = open_page(browser, f"{base}/muster/{HQ}", problems)
-        expect(muster.locator("#people tbody tr")).to_have_count(len(inside), timeout=WAIT_MS)
+        expect(muster.locator("#people tbody tr")).to_have_count(len(inside) + 1, timeout=WAIT_MS)
         shoot(muster, "muster")
         assert problems == [], problems
     finally:
