@@ -127,8 +127,7 @@ class AttendanceBoard:
         self.caught_up = asyncio.Event()
 
     def take(self, day: DayView) -> None:
-        oldest = self._clock.now().astimezone(UTC).date() - timedelta(days=WEEK + 1)
-        if day.date >= oldest:
+        if day.date >= self._oldest():
             self._days[(day.employee, day.date)] = day
             self._wake()
 
@@ -224,6 +223,9 @@ class AttendanceBoard:
                     employee, _, day = key.decode().rpartition("/")
                     self.forget(employee, date.fromisoformat(day))
                 return
+            # The key ends in the date: older days (most of the topic) are never decoded.
+            if key is not None and key[-10:].decode(errors="replace") < self._oldest().isoformat():
+                return
             try:
                 self.take(DayView.model_validate_json(value))
             except ValidationError:
@@ -235,6 +237,10 @@ class AttendanceBoard:
         await follow_topic(
             self._settings, "attendance", take, caught_up=self.caught_up, then=then, every=1.0
         )
+
+    def _oldest(self) -> date:
+        """The oldest date kept: the week of every zone (a day's margin)."""
+        return self._clock.now().astimezone(UTC).date() - timedelta(days=WEEK + 1)
 
     def _week(self, building: Building, people: list[Employee], today: date) -> list[WeekDay]:
         days = [today - timedelta(days=n) for n in range(WEEK - 1, -1, -1)]
