@@ -372,20 +372,57 @@ def report() -> None:
 
 
 @report.command("attendance")
-@click.option("--date", "day", required=True, type=click.DateTime(["%Y-%m-%d"]), help="Local date.")
+@click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]), help="One local date.")
+@click.option(
+    "--from", "first", type=click.DateTime(["%Y-%m-%d"]), help="A period's first local date."
+)
+@click.option("--to", "last", type=click.DateTime(["%Y-%m-%d"]), help="A period's last local date.")
 @click.option("--building", help="Only the employees of this building.")
 @click.option("--unit", help="Only the employees of this unit.")
 @click.option(
-    "--format", "form", type=click.Choice(["table", "csv"]), default="table", show_default=True
+    "--format",
+    "form",
+    type=click.Choice(["table", "csv", "xlsx"]),
+    default="table",
+    show_default=True,
+    help="xlsx (a period only) needs --output.",
 )
-def report_attendance(day: Any, building: str | None, unit: str | None, form: str) -> None:
-    """Per employee status and minutes late on DATE, and totals per unit."""
+@click.option(
+    "--per",
+    type=click.Choice(["employee", "unit"]),
+    default="employee",
+    show_default=True,
+    help="A period's CSV: one row per employee or per unit.",
+)
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the CSV or spreadsheet to this file instead of the terminal.",
+)
+def report_attendance(  # noqa: PLR0912, PLR0917 - one click option each, each checked
+    day: Any,
+    first: Any,
+    last: Any,
+    building: str | None,
+    unit: str | None,
+    form: str,
+    per: str,
+    output: Path | None,
+) -> None:
+    """Per employee status and minutes late on DATE, and totals per unit; or, with --from and
+    --to, per employee and unit what the period's days added up to."""
     from processors.attendance import read_latest
     from processors.attendance_report import attendance_rows, check_reportable, unit_totals
     from processors.attendance_rules import DailyRecord
 
     if building is not None and unit is not None:
         raise ConfigError("Give --building or --unit, not both.")
+    if day is not None and (first is not None or last is not None):
+        raise ConfigError("Give --date for one day or --from and --to for a period, not both.")
+    if day is None and (first is None or last is None):
+        raise ConfigError("Give --date for one day, or --from and --to for a period.")
+    if form == "xlsx" and output is None:
+        raise ConfigError("A spreadsheet is written to a file: give --output FILE.xlsx.")
     settings = _settings()
     loaded_site = _site(settings)
     loaded = _roster(settings, loaded_site)
@@ -398,19 +435,41 @@ def report_attendance(day: Any, building: str | None, unit: str | None, form: st
         for e in loaded.employees
         if building in {None, e.building} and unit in {None, e.unit}
     }
+    home_buildings = [b for b in loaded_site.buildings if b.id in homes]
+    if day is None:
+        _period_report(
+            settings,
+            loaded,
+            home_buildings,
+            (first.date(), last.date()),
+            building=building,
+            unit=unit,
+            form=form,
+            per=per,
+            output=output,
+        )
+        return
+    if form == "xlsx":
+        raise ConfigError("A spreadsheet is made for a period: give --from and --to.")
     check_reportable(
         day.date(),
-        [b for b in loaded_site.buildings if b.id in homes],
+        home_buildings,
         settings.pipeline_clock.now(),
         settings.attendance_retention_days,
     )
-    records = asyncio.run(read_latest(settings, "attendance", DailyRecord))
+    suffix = f"/{day.date().isoformat()}".encode()
+    records = asyncio.run(read_latest(settings, "attendance", DailyRecord, suffix))
     rows = attendance_rows(
         loaded, loaded_site, records.values(), day.date(), building=building, unit=unit
     )
     totals = unit_totals(rows)
+    scope = f"building {building}" if building else f"unit {unit}" if unit else "all units"
+    _audit_report(
+        settings, "attendance", f"{day.date().isoformat()}, {scope}, {form}, {len(rows)} employees"
+    )
     if form == "csv":
-        writer = csv.writer(sys.stdout, lineterminator="\n")
+        out = output.open("w", newline="", encoding="utf-8") if output else sys.stdout
+        writer = csv.writer(out, lineterminator="\n")
         writer.writerow(
             [
                 "employee",
@@ -428,6 +487,8 @@ def report_attendance(day: Any, building: str | None, unit: str | None, form: st
         )
         for row in rows:
             writer.writerow(row.cells())
+        if output is not None:
+            out.close()
         return
     console = Console()
     table = Table(title=f"Attendance on {day.date().isoformat()}")
@@ -454,6 +515,69 @@ def report_attendance(day: Any, building: str | None, unit: str | None, form: st
     for total in totals:
         summary.add_row(total.unit, *(str(n) for n in total.figures()))
     console.print(summary)
+
+
+def _period_report(
+    settings: Settings,
+    loaded: Roster,
+    homes: list[Any],
+    dates: tuple[Any, Any],
+    *,
+    building: str | None,
+    unit: str | None,
+    form: str,
+    per: str,
+    output: Path | None,
+) -> None:
+    from deploy.period_report import print_tables, write_csv, write_xlsx
+    from processors.attendance_period import period_report, read_period, reportable_period
+
+    period = reportable_period(
+        dates[0],
+        dates[1],
+        homes,
+        settings.pipeline_clock.now(),
+        settings.attendance_retention_days,
+    )
+    recorded = read_period(settings, period.first, period.last)
+    report = period_report(loaded, recorded, period, building=building, unit=unit)
+    scope = f"building {building}" if building else f"unit {unit}" if unit else "all units"
+    _audit_report(
+        settings,
+        "attendance",
+        f"{period.first.isoformat()} to {period.last.isoformat()}, {scope}, {form}, "
+        f"{len(report.employees)} employees",
+    )
+    if form == "table":
+        print_tables(report, Console(width=240))
+        return
+    if period.note is not None:
+        click.echo(period.note, err=True)
+    if form == "xlsx":
+        assert output is not None, "checked by the command"
+        write_xlsx(report, output)
+        click.echo(f"Wrote {output}.", err=True)
+        return
+    if output is None:
+        write_csv(report, per, sys.stdout)
+        return
+    with output.open("w", newline="", encoding="utf-8") as out:
+        write_csv(report, per, out)
+
+
+def _audit_report(settings: Settings, target: str, detail: str) -> None:
+    """A report of named people leaves the pipeline: the audit trail says who took which."""
+    from ingest.audit import AuditRecord, operating_system_user, write_audit
+
+    record = AuditRecord(
+        ts=settings.pipeline_clock.now(),
+        actor=operating_system_user(),
+        role="cli",
+        action="report_exported",
+        target=target,
+        detail=detail,
+    )
+    asyncio.run(write_audit(settings, record))
 
 
 @report.command("presence")
@@ -491,6 +615,7 @@ def report_presence(building: str, form: str) -> None:
             ]
         )
     columns = ["employee", "name", "unit", "group", "since"]
+    _audit_report(settings, "presence", f"muster list of {building}, {form}, {len(rows)} people")
     if form == "csv":
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(columns)

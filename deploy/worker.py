@@ -21,6 +21,7 @@ from aiokafka.errors import OutOfOrderSequenceNumber
 from alerts.acks import AckBook, AckHolder
 from alerts.attendance import BuildingHeadcount, HealthScreening
 from alerts.board import Board
+from alerts.board.attendance import AttendanceBoard
 from alerts.capacity import CapacityAlerts
 from alerts.notifiers import (
     Fanout,
@@ -160,6 +161,9 @@ class Workers:
             )
             if self.presence is not None:
                 self.presence.listeners.append(self.board.take_presence)
+                self.board.attendance = AttendanceBoard(
+                    settings, site, self.presence.roster, self.presence.inside
+                )
         self.app.task(self._start_channels)
         self.app.task(self._follow_policy)
         self.app.task(self._follow_acks)

@@ -34,6 +34,7 @@ Action = Literal[
     "account_removed",
     "account_changed",
     "pseudonym_revealed",
+    "report_exported",
 ]
 
 Text = Annotated[str, StringConstraints(min_length=1, max_length=256)]

@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
@@ -138,17 +138,37 @@ def make_producer(settings: Settings, **overrides: object) -> AIOKafkaProducer:
     return AIOKafkaProducer(**options)
 
 
-def broadcast_consumer(settings: Settings, name: str) -> AIOKafkaConsumer:
+def broadcast_consumer(settings: Settings, name: str, **overrides: object) -> AIOKafkaConsumer:
     """A consumer of every partition of topic `name` from its start, in no consumer group:
-    for what every worker must see whole (acks, room states, presence), not share out."""
-    return AIOKafkaConsumer(
-        settings.kafka_topic(name),
-        bootstrap_servers=settings.kafka_bootstrap,
-        group_id=None,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
+    for what every worker must see whole (acks, room states, presence), not share out.
+    `overrides` are further aiokafka options (fetch sizes)."""
+    options: dict[str, object] = {
+        "bootstrap_servers": settings.kafka_bootstrap,
+        "group_id": None,
+        "enable_auto_commit": False,
+        "auto_offset_reset": "earliest",
         **kafka_security(settings),
-    )
+    }
+    options.update(overrides)
+    return AIOKafkaConsumer(settings.kafka_topic(name), **options)
+
+
+def partition_consumer(
+    settings: Settings, name: str, partitions: list[int], **overrides: object
+) -> AIOKafkaConsumer:
+    """A consumer of `partitions` of topic `name` from their start, in no consumer group (one
+    of several processes sharing a whole topic's read); assigned when started."""
+    options: dict[str, object] = {
+        "bootstrap_servers": settings.kafka_bootstrap,
+        "group_id": None,
+        "enable_auto_commit": False,
+        "auto_offset_reset": "earliest",
+        **kafka_security(settings),
+    }
+    options.update(overrides)
+    consumer = AIOKafkaConsumer(**options)
+    consumer.assign([TopicPartition(settings.kafka_topic(name), p) for p in partitions])
+    return consumer
 
 
 def kafka_security(settings: Settings) -> dict[str, Any]:

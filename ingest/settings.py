@@ -343,6 +343,13 @@ class Settings(BaseSettings):
         description="Seconds a board account stays locked after too many failed logins "
         "(`occupancy users passwd` unlocks it at once on its next login).",
     )
+    board_show_names: bool = Field(
+        default=False,
+        description=(
+            "Show employees by name (and id) on the board's attendance page and muster list; "
+            "off, they are shown by pseudonym."
+        ),
+    )
     health_file: Annotated[
         Path | None,
         Field(

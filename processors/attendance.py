@@ -358,6 +358,10 @@ class PresenceBoard:
         self.listeners: list[CountHandler] = []
         self.caught_up = asyncio.Event()
 
+    @property
+    def roster(self) -> Roster:
+        return self._roster
+
     def take(self, presence: Presence) -> None:
         self._where[presence.employee] = presence
 
@@ -415,24 +419,29 @@ class PresenceBoard:
 Model = TypeVar("Model", bound=BaseModel)
 
 
-async def read_latest(settings: Settings, name: str, model: type[Model]) -> dict[str, Model]:
-    """The latest value per key of a compacted topic (`attendance`, `presence`), read whole."""
+async def read_latest(
+    settings: Settings, name: str, model: type[Model], suffix: bytes = b""
+) -> dict[str, Model]:
+    """The latest value per key of a compacted topic (`attendance`, `presence`), read whole;
+    only the keys ending in `suffix` (`/2026-11-23`: one date's records) are decoded."""
     consumer = broadcast_consumer(settings, name)
     await consumer.start()
-    latest: dict[str, Model] = {}
+    latest: dict[str, bytes] = {}
     try:
         backlog = await backlog_of(consumer)
         while backlog:
             batch = await consumer.getmany(timeout_ms=1000, max_records=10_000)
             for tp, records in batch.items():
                 for record in records:
-                    key = record.key.decode() if record.key is not None else ""
+                    raw = record.key or b""
+                    if not raw.endswith(suffix):
+                        continue
                     if record.value is None:
-                        latest.pop(key, None)
+                        latest.pop(raw.decode(), None)
                     else:
-                        latest[key] = model.model_validate_json(record.value)
+                        latest[raw.decode()] = record.value
                 if records and records[-1].offset + 1 >= backlog.get(tp, 0):
                     backlog.pop(tp, None)
-        return latest
     finally:
         await consumer.stop()
+    return {key: model.model_validate_json(value) for key, value in latest.items()}

@@ -29,6 +29,7 @@ from aiohttp_session.cookie_storage import EncryptedCookieStorage
 from cryptography.fernet import Fernet
 
 from alerts.board.accounts import Account, Accounts, BoardRole, LockedError, may
+from alerts.board.attendance import AttendanceBoard
 from alerts.board.state import BoardState, safe_json
 from ingest.audit import Action, AuditRecord, Role
 from ingest.models import Alert, AlertAck
@@ -101,6 +102,7 @@ CLOCK: web.AppKey[Callable[[], datetime]] = web.AppKey("clock")
 CLOSING = web.AppKey("closing", asyncio.Event)
 STATIC = web.AppKey("static", dict[str, bytes])
 STREAMS = web.AppKey("streams", list[int])
+ATTENDANCE: web.AppKey[AttendanceBoard | None] = web.AppKey("attendance")
 
 SESSION_COOKIE = "occ_session"
 CSRF_HEADER = "X-CSRF-Token"
@@ -128,9 +130,14 @@ AccountHandler = Callable[[web.Request, Account], Awaitable[web.StreamResponse]]
 
 
 def make_app(
-    state: BoardState, console: Console, guard: Guard, now: Callable[[], datetime]
+    state: BoardState,
+    console: Console,
+    guard: Guard,
+    now: Callable[[], datetime],
+    attendance: AttendanceBoard | None = None,
 ) -> web.Application:
-    """The board as an aiohttp application over `state`; `now` is the pipeline clock's."""
+    """The board as an aiohttp application over `state` (and `attendance`, with a roster);
+    `now` is the pipeline clock's."""
     app = web.Application(middlewares=[_security_headers, _allowed_origin])
     setup_sessions(
         app,
@@ -147,6 +154,7 @@ def make_app(
     app[CONSOLE] = console
     app[GUARD] = guard
     app[CLOCK] = now
+    app[ATTENDANCE] = attendance
     app[CLOSING] = asyncio.Event()
     app[STATIC] = _static_files()
     app[STREAMS] = [0]
@@ -177,6 +185,12 @@ def make_app(
     )
     app.router.add_post("/api/buildings/{building}/policy", _requires("operator", _policy))
     app.router.add_get("/api/audit", _requires("admin", _audit))
+    # Attendance names people (by pseudonym unless OCC_BOARD_SHOW_NAMES): a login is needed.
+    app.router.add_get("/attendance/{building}", _page("attendance.html", building=True))
+    app.router.add_get("/muster/{building}", _page("muster.html", building=True))
+    app.router.add_get("/api/attendance/{building}", _requires("viewer", _attendance))
+    app.router.add_get("/api/attendance/{building}/events", _requires("viewer", _attendance_events))
+    app.router.add_get("/api/muster/{building}", _requires("viewer", _muster))
     return app
 
 
@@ -460,6 +474,49 @@ async def _signage_events(request: web.Request) -> web.StreamResponse:
         return body
 
     return await _stream(request, "room", snapshot, lambda: state.changed(building))
+
+
+def _attendance_board(request: web.Request) -> AttendanceBoard | web.Response:
+    """The attendance of the request's building, or the 404 that says why there is none."""
+    board = request.app[ATTENDANCE]
+    if board is None:
+        return _error(404, "attendance is off: the worker has no roster (OCC_ROSTER_FILE)")
+    if request.app[STATE].site.building(request.match_info["building"]) is None:
+        return _error(404, "no such building in the site file")
+    return board
+
+
+async def _attendance(request: web.Request, account: Account) -> web.StreamResponse:
+    board = _attendance_board(request)
+    if isinstance(board, web.Response):
+        return board
+    view = board.view(request.match_info["building"])
+    assert view is not None, "the building is in the site"
+    return _json(view.model_dump_json())
+
+
+async def _attendance_events(request: web.Request, account: Account) -> web.StreamResponse:
+    board = _attendance_board(request)
+    if isinstance(board, web.Response):
+        return board
+    building = request.match_info["building"]
+    attendance = board
+
+    def snapshot() -> bytes:
+        view = attendance.view(building)
+        assert view is not None, "the building is in the site"
+        return view.model_dump_json().encode()
+
+    return await _stream(request, "attendance", snapshot, attendance.changed)
+
+
+async def _muster(request: web.Request, account: Account) -> web.StreamResponse:
+    board = _attendance_board(request)
+    if isinstance(board, web.Response):
+        return board
+    view = board.muster(request.match_info["building"])
+    assert view is not None, "the building is in the site"
+    return _json(view.model_dump_json())
 
 
 async def _stream(

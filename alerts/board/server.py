@@ -18,6 +18,7 @@ import faust
 from aiohttp import web
 from pydantic import ValidationError
 
+from alerts.board.attendance import AttendanceBoard
 from alerts.board.routes import Guard, make_app
 from alerts.board.state import BoardState
 from ingest.audit import AuditRecord
@@ -74,12 +75,16 @@ class Board:
         # Rooms never counted are drawn with their limit under the level in force.
         policy.listeners.append(lambda _: self.state.touch())
         self.url: str | None = None
+        self.attendance: AttendanceBoard | None = None
+        """The attendance page and muster list, set by a worker with a roster before it runs."""
         app.task(self.serve)
 
     async def serve(self) -> None:
         host, port = self._settings.board_host, self._settings.board_port
         runner = web.AppRunner(
-            make_app(self.state, self, self.guard, self._settings.pipeline_clock.now),
+            make_app(
+                self.state, self, self.guard, self._settings.pipeline_clock.now, self.attendance
+            ),
             shutdown_timeout=SHUTDOWN_TIMEOUT_S,
             access_log=None,
         )
@@ -93,7 +98,10 @@ class Board:
                 return
             self.url = f"http://{f'[{host}]' if ':' in host else host}:{port}/"
             log.info(kv("board_listening", url=self.url))
-            await asyncio.gather(self._follow_rooms(), self._follow_alerts(), self._follow_audit())
+            follows = [self._follow_rooms(), self._follow_alerts(), self._follow_audit()]
+            if self.attendance is not None:
+                follows.append(self.attendance.follow())
+            await asyncio.gather(*follows)
         finally:
             await runner.cleanup()
             if self.url is not None:
