@@ -58,16 +58,18 @@ def wait_for_counts(
 
 async def _read(bootstrap: str, topics: list[str]) -> dict[str, list[ConsumerRecord]]:
     expected = await _end_offsets(bootstrap, topics)
+    partitions = await _partitions(bootstrap, topics)
     consumer = AIOKafkaConsumer(
-        *topics,
-        bootstrap_servers=bootstrap,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
+        bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False
     )
     await consumer.start()
     out: dict[str, list[ConsumerRecord]] = {t: [] for t in topics}
     try:
-        deadline = time.monotonic() + 60
+        # Partitions assigned, not subscribed: right after a broker restart a subscription
+        # can wait out a metadata refresh before its first fetch; an assignment fetches now.
+        consumer.assign([TopicPartition(t, p) for t, ps in partitions.items() for p in ps])
+        await consumer.seek_to_beginning()
+        deadline = time.monotonic() + 120
         while any(len(out[t]) < expected[t] for t in topics) and time.monotonic() < deadline:
             batch = await consumer.getmany(timeout_ms=1000, max_records=10_000)
             for tp, records in batch.items():
