@@ -24,13 +24,14 @@ from deploy.cli import main
 from deploy.grafana import dashboards as dash
 from deploy.worker import worker_client_id
 from ingest.settings import Settings, load_settings
-from ingest.topics import Wildcards
+from ingest.topics import AlertsTopic
 from tests.deploy.test_mqtt_security import CONF, Broker, broker  # noqa: F401 - a fixture
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 COMPOSE = DEPLOY / "docker-compose.yml"
 REPO = DEPLOY.parent
-PIPELINE = ("bridge", "worker")
+PIPELINE = ("bridge", "worker-1", "worker-2")
+WORKERS = ("worker-1", "worker-2")
 # What the operator makes on the production host; in the repository only a README says how.
 OPERATOR_FOLDERS = {
     DEPLOY / "secrets",
@@ -109,14 +110,13 @@ def _operator_file(path: Path) -> bool:
 
 def test_the_stack_has_every_service(compose: dict[str, Any]) -> None:
     services = _services(compose)
-    expected = {"mosquitto", "kafka", "influxdb", "influxdb-dbrp", "grafana", "bridge", "worker"}
+    expected = {"mosquitto", "kafka", "influxdb", "influxdb-dbrp", "grafana", *PIPELINE}
     assert expected <= set(services)
     assert set(_long_running(compose)) == expected - {"influxdb-dbrp"}
     assert services["kafka"]["image"].startswith("apache/kafka:")
     assert services["kafka"]["environment"]["KAFKA_PROCESS_ROLES"] == "broker,controller"
     assert services["influxdb"]["image"].startswith("influxdb:2")
     assert services["mosquitto"]["image"].startswith("eclipse-mosquitto:2")
-    assert services["worker"]["deploy"]["replicas"] == 2
     # `occupancy devices` on demand, never started by `up`.
     assert services["admin"]["profiles"] == ["admin"]
 
@@ -128,9 +128,10 @@ def test_the_ports_the_code_and_the_readme_expect(compose: dict[str, Any]) -> No
         "mosquitto": ["8883:8883"],  # TLS only: no 1883
         "influxdb": ["8086:8086"],
         "grafana": ["3000:3000"],
-        "worker": ["127.0.0.1::8080"],  # the board has no login: loopback only
+        "worker-1": ["127.0.0.1::8080"],  # the board has no login: loopback only
+        "worker-2": ["127.0.0.1::8080"],
     }
-    assert _env(services["worker"])["OCC_BOARD_HOST"] == "0.0.0.0"
+    assert _env(services["worker-1"])["OCC_BOARD_HOST"] == "0.0.0.0"
     assert Settings.model_fields["board_port"].default == 8080
 
 
@@ -232,18 +233,36 @@ def test_the_admin_service_writes_the_files_mosquitto_reads(compose: dict[str, A
     assert "devices" in main.commands
 
 
-def test_the_pipeline_logs_in_to_mosquitto_with_a_secret_file(compose: dict[str, Any]) -> None:
+def test_each_pipeline_process_logs_in_to_mosquitto_with_its_own_secret_file(
+    compose: dict[str, Any],
+) -> None:
+    """Mosquitto makes a login's user name its client id: two processes sharing a login would
+    knock each other off, so the bridge, each worker and the health check have one each."""
     services = _services(compose)
     secrets = list(compose["secrets"])
     for secret in secrets:
-        assert secret.removeprefix("occ_") in Settings.model_fields, f"{secret}: no setting"
         assert compose["secrets"][secret]["file"] == f"./secrets/{secret}"
-    assert secrets == ["occ_mqtt_url", "occ_pseudonym_key"]
+    assert secrets == [
+        "occ_mqtt_url_bridge",
+        "occ_mqtt_url_worker_1",
+        "occ_mqtt_url_worker_2",
+        "occ_mqtt_url_health",
+        "occ_pseudonym_key",
+    ]
+    logins = []
     for name in PIPELINE:
         service = services[name]
         env = _env(service)
-        assert service["secrets"] == secrets
-        assert not {s.upper() for s in secrets} & set(env), "the environment would win"
+        mounted = {
+            (s, s) if isinstance(s, str) else (s["source"], s["target"]) for s in service["secrets"]
+        }
+        (login,) = [source for source, target in mounted if target == "occ_mqtt_url"]
+        logins.append(login)
+        assert login == f"occ_mqtt_url_{name.replace('-', '_')}"
+        assert {target for _, target in mounted} == {"occ_mqtt_url", "occ_pseudonym_key"}
+        for _, target in mounted:
+            assert target.removeprefix("occ_") in Settings.model_fields, f"{target}: no setting"
+            assert target.upper() not in env, "the environment would win"
         assert env["OCC_SECRETS_DIR"] == "/run/secrets"
         # The environment wins over a secret file: it must not set the URL.
         assert "OCC_MQTT_URL" not in env
@@ -253,12 +272,14 @@ def test_the_pipeline_logs_in_to_mosquitto_with_a_secret_file(compose: dict[str,
         ca = (DEPLOY / compose["configs"][config["source"]]["file"]).resolve()
         (cafile,) = _mosquitto_conf()["cafile"]
         assert ca == _host_path(services["mosquitto"], cafile)
+    assert len(set(logins)) == len(PIPELINE)
+    assert _mosquitto_conf()["use_username_as_clientid"] == ["true"]
     # What the docs tell the operator to write in it: TLS to the service, on its listener.
-    documented = "mqtts://pipeline:<password>@mosquitto:8883"
+    documented = "mqtts://<user name>:<password>@mosquitto:8883"
     assert documented in COMPOSE.read_text(encoding="utf-8")
     assert documented in (DEPLOY / "secrets" / "README.md").read_text(encoding="utf-8")
     assert "8883:8883" in services["mosquitto"]["ports"]
-    load_settings(mqtt_url=documented.replace("<password>", "p"), mqtt_ca_file="/x/ca.crt")
+    load_settings(mqtt_url="mqtts://worker-1:p@mosquitto:8883", mqtt_ca_file="/x/ca.crt")
 
 
 def test_no_secret_is_written_in_the_file(compose: dict[str, Any]) -> None:
@@ -309,16 +330,16 @@ def test_the_pipeline_health_check_is_a_real_occupancy_command(compose: dict[str
             assert service["depends_on"][dependency]["condition"] == "service_healthy", name
 
 
-def test_mosquitto_health_check_logs_in_as_the_pipeline(compose: dict[str, Any]) -> None:
+def test_mosquitto_health_check_logs_in_with_its_own_login(compose: dict[str, Any]) -> None:
     mosquitto = _services(compose)["mosquitto"]
     kind, shell = mosquitto["healthcheck"]["test"]
     assert kind == "CMD-SHELL"
-    assert mosquitto["secrets"] == ["occ_mqtt_url"]
+    assert mosquitto["secrets"] == [{"source": "occ_mqtt_url_health", "target": "occ_mqtt_url"}]
     assert "/run/secrets/occ_mqtt_url" in shell
     (cafile,) = _mosquitto_conf()["cafile"]
     assert f"--cafile {cafile}" in shell
-    # It subscribes to what the bridge reads, which the pipeline's ACL grants.
-    assert f'/{Wildcards("occupancy").acks}"' in shell
+    # It subscribes to what a console of every building reads.
+    assert f'/{AlertsTopic("+").format("occupancy")}"' in shell
 
 
 def test_mosquitto_health_check_on_a_real_mosquitto(
@@ -327,20 +348,21 @@ def test_mosquitto_health_check_on_a_real_mosquitto(
     tmp_path: Path,
 ) -> None:
     """The check's command as compose runs it (`$$` is `$`), with the container paths
-    swapped for this broker's: 0 for the pipeline's login, not 0 for a wrong password."""
+    swapped for this broker's: 0 for a console's login, not 0 for a wrong password."""
     (cafile,) = _mosquitto_conf()["cafile"]
     shell = _services(compose)["mosquitto"]["healthcheck"]["test"][1].replace("$$", "$")
     secret = tmp_path / "occ_mqtt_url"
 
     def run(password: str) -> subprocess.CompletedProcess[str]:
-        secret.write_text(f"mqtts://pipeline:{password}@localhost:{broker.port}\n")
+        user = broker.usernames["control-room"]
+        secret.write_text(f"mqtts://{user}:{password}@localhost:{broker.port}\n")
         command = shell.replace("/run/secrets/occ_mqtt_url", str(secret))
         command = command.replace(cafile, str(broker.ca))
         return subprocess.run(
             ["sh", "-c", command], capture_output=True, text=True, timeout=30, check=False
         )
 
-    ok = run(broker.passwords["pipeline"])
+    ok = run(broker.passwords["control-room"])
     assert ok.returncode == 0, ok.stdout + ok.stderr
     wrong = run("not-the-password-at-all")
     assert wrong.returncode != 0
@@ -383,7 +405,7 @@ def test_the_dbrp_mapping_is_the_database_grafana_reads(compose: dict[str, Any])
     assert f"bucket list --name {bucket}" in script
     assert _env(services["bridge"])["OCC_INFLUX_BUCKET"] == bucket
     # Grafana and the pipeline start only once the mapping is there.
-    for name in ("grafana", "bridge", "worker"):
+    for name in ("grafana", *PIPELINE):
         condition = services[name]["depends_on"]["influxdb-dbrp"]["condition"]
         assert condition == "service_completed_successfully", name
 
@@ -425,13 +447,14 @@ def test_the_pipeline_services_use_real_settings_and_commands(compose: dict[str,
 
 def test_the_addresses_the_services_share_agree(compose: dict[str, Any]) -> None:
     services = _services(compose)
-    env = _env(services["worker"])
+    env = _env(services["worker-1"])
     assert env["OCC_KAFKA_BOOTSTRAP"] in services["kafka"]["environment"][
         "KAFKA_ADVERTISED_LISTENERS"
     ].replace("PLAINTEXT://", "")
     assert env["OCC_INFLUX_URL"] == _env(services["grafana"])["INFLUX_URL"]
     assert env["OCC_INFLUX_ORG"] == services["influxdb"]["environment"]["DOCKER_INFLUXDB_INIT_ORG"]
-    assert _env(services["bridge"]) == env, "the bridge and the workers share their settings"
+    for name in PIPELINE:
+        assert _env(services[name]) == env, "the bridge and the workers share their settings"
 
 
 def test_worker_replicas_get_mqtt_client_ids_of_their_own(
