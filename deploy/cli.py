@@ -220,14 +220,18 @@ def roster_pseudonym(employee_id: str) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="The site file the roster is loaded against (default: OCC_SITE_FILE).",
 )
-@click.option("--by", default=lambda: os.environ.get("USER", "cli"), help="Who asks (logged).")
+@click.option(
+    "--by",
+    help="On whose behalf, as detail of the audit record (the actor is the system user).",
+)
 def roster_reveal(
-    pseudonym: str, roster_file: Path | None, site_file: Path | None, by: str
+    pseudonym: str, roster_file: Path | None, site_file: Path | None, by: str | None
 ) -> None:
-    """Find the employee of the roster behind PSEUDONYM (from a `health_screening` alert)."""
-    import logging
+    """Find the employee of the roster behind PSEUDONYM (from a `health_screening` alert);
+    written to the audit trail (`occupancy.audit`) first, or nothing is revealed."""
+    from aiokafka.errors import KafkaError
 
-    from ingest.logs import kv
+    from ingest.audit import AuditRecord, operating_system_user, write_audit
     from ingest.pseudonym import PATTERN, Pseudonyms
     from ingest.roster import load_roster
 
@@ -255,8 +259,23 @@ def roster_reveal(
             f"Pseudonym {pseudonym} is no employee of the roster file {roster_file} under this "
             "OCC_PSEUDONYM_KEY."
         )
-    # An audit trail of who looked someone up; the line names the pseudonym, not the person.
-    logging.getLogger("deploy.cli").info(kv("pseudonym_revealed", pseudonym=pseudonym, by=by))
+    # Who looked someone up, on the audit trail before anything is shown: the actor is the
+    # operating-system user (not a name the caller types), the target the pseudonym only.
+    record = AuditRecord(
+        ts=settings.pipeline_clock.now(),
+        actor=operating_system_user(),
+        role="cli",
+        action="pseudonym_revealed",
+        target=pseudonym,
+        detail=f"on behalf of {by}" if by else "",
+    )
+    try:
+        asyncio.run(write_audit(settings, record))
+    except (KafkaError, OSError) as exc:
+        raise ConfigError(
+            f"The reveal could not be written to the audit trail {settings.kafka_topic('audit')}"
+            f" at {settings.kafka_bootstrap} ({type(exc).__name__}), so nothing is revealed."
+        ) from None
     click.echo(
         f"{employee.id}\t{employee.name or ''}\t{employee.unit}\t{employee.group}\t"
         f"{employee.building}"

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import socket
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from ingest.audit import AuditRecord, operating_system_user
 from ingest.pseudonym import Pseudonyms
 from tests.deploy.test_cli import SAMPLE as SAMPLE_SITE
 from tests.deploy.test_cli import occupancy
+from tests.support.kafka import read_topics
 
 SAMPLE_ROSTER = SAMPLE_SITE.parent / "roster.yaml"
 KEY = "a-test-key-of-32-characters-long"
@@ -34,21 +38,62 @@ def test_pseudonym_prints_what_the_workers_write() -> None:
     assert GROUP_A not in result.stdout and KEY not in result.stdout + result.stderr
 
 
-def test_reveal_finds_the_employee_of_the_roster_and_logs_who_asked() -> None:
+def kafka(stack_env: dict[str, str]) -> dict[str, str]:
+    """The session stack's Kafka, under topics of this test's own."""
+    return {
+        "OCC_KAFKA_BOOTSTRAP": stack_env["OCC_KAFKA_BOOTSTRAP"],
+        "OCC_KAFKA_TOPIC_PREFIX": f"t{uuid.uuid4().hex[:8]}",
+    }
+
+
+def audit_trail(env: dict[str, str]) -> list[AuditRecord]:
+    topic = f"{env['OCC_KAFKA_TOPIC_PREFIX']}.audit"
+    records = read_topics(env["OCC_KAFKA_BOOTSTRAP"], [topic])[topic]
+    return [AuditRecord.model_validate_json(r.value) for r in records]
+
+
+@pytest.mark.integration
+def test_reveal_finds_the_employee_and_writes_who_asked_to_the_audit_trail(
+    stack_env: dict[str, str],
+) -> None:
     pseudonym = Pseudonyms(KEY.encode())(GROUP_A)
-    result = occupancy("roster", "reveal", pseudonym, "--by", "guard-1", env=ENV)
+    env = {**ENV, **kafka(stack_env)}
+    result = occupancy("roster", "reveal", pseudonym, "--by", "guard-1", env=env)
     assert result.returncode == 0, result.stderr
     assert result.stdout == f"{GROUP_A}\tRahmat Saputra\tsetjen\tA\thq-jakarta\n"
-    assert f"event=pseudonym_revealed pseudonym={pseudonym} by=guard-1" in result.stderr
+    [record] = audit_trail(env)
+    assert (record.actor, record.role, record.action, record.target) == (
+        operating_system_user(),
+        "cli",
+        "pseudonym_revealed",
+        pseudonym,
+    )
+    assert record.detail == "on behalf of guard-1"
+    assert GROUP_A not in record.model_dump_json() and "Rahmat" not in record.model_dump_json()
     assert GROUP_A not in result.stderr and "Rahmat" not in result.stderr
 
 
-def test_reveal_takes_the_files_as_options() -> None:
+@pytest.mark.integration
+def test_reveal_takes_the_files_as_options(stack_env: dict[str, str]) -> None:
     pseudonym = Pseudonyms(KEY.encode())(GROUP_A)
     args = ["--roster", str(SAMPLE_ROSTER), "--site", str(SAMPLE_SITE)]
-    result = occupancy("roster", "reveal", pseudonym, *args, env={"OCC_PSEUDONYM_KEY": KEY})
+    env = {"OCC_PSEUDONYM_KEY": KEY, **kafka(stack_env)}
+    result = occupancy("roster", "reveal", pseudonym, *args, env=env)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith(GROUP_A + "\t")
+    assert [r.detail for r in audit_trail(env)] == [""]
+
+
+def test_without_the_audit_trail_nothing_is_revealed() -> None:
+    pseudonym = Pseudonyms(KEY.encode())(GROUP_A)
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        nowhere = f"127.0.0.1:{sock.getsockname()[1]}"
+    result = occupancy("roster", "reveal", pseudonym, env={**ENV, "OCC_KAFKA_BOOTSTRAP": nowhere})
+    assert result.returncode == 2
+    assert "could not be written to the audit trail" in result.stderr
+    assert "nothing is revealed" in result.stderr
+    assert GROUP_A not in result.stdout + result.stderr
 
 
 @pytest.mark.parametrize(
