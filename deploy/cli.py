@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from deploy.command_group import CommandGroup
+from deploy.escaping import csv_row, plain_text, terminal_text
 from ingest.errors import ConfigError
 from ingest.settings import Settings, load_settings
 from ingest.site import Site, load_site
@@ -141,7 +142,8 @@ def _print_site(file: Path, resolved: dict[str, Any]) -> None:
         f"(levels: {', '.join(policy['levels'])}; warning at {policy['warn_ratio']:.0%})"
     )
     for building in resolved["buildings"]:
-        table = Table(title=f"{building['name']} ({building['id']}, {building['timezone']})")
+        title = f"{building['name']} ({building['id']}, {building['timezone']})"
+        table = Table(title=terminal_text(title))
         for column in ("floor", "room", "type", "capacity", "limit", "sensors"):
             table.add_column(column, justify="right" if column in {"capacity", "limit"} else "left")
         sensors: dict[str, int] = {}
@@ -151,7 +153,7 @@ def _print_site(file: Path, resolved: dict[str, Any]) -> None:
             limit = str(room["limit"]) + (" (fixed)" if room["explicit_limit"] else "")
             table.add_row(
                 "" if room["floor"] is None else str(room["floor"]),
-                f"{room['id']} — {room['name']}",
+                terminal_text(f"{room['id']} — {room['name']}"),
                 room["type"],
                 str(room["capacity"]),
                 limit,
@@ -276,10 +278,8 @@ def roster_reveal(
             f"The reveal could not be written to the audit trail {settings.kafka_topic('audit')}"
             f" at {settings.kafka_bootstrap} ({type(exc).__name__}), so nothing is revealed."
         ) from None
-    click.echo(
-        f"{employee.id}\t{employee.name or ''}\t{employee.unit}\t{employee.group}\t"
-        f"{employee.building}"
-    )
+    fields = (employee.id, employee.name or "", employee.unit, employee.group, employee.building)
+    click.echo("\t".join(plain_text(f) for f in fields))
 
 
 def _print_roster(file: Path, resolved: dict[str, Any], loaded_site: Site) -> None:
@@ -315,7 +315,7 @@ def _print_roster(file: Path, resolved: dict[str, Any], loaded_site: Site) -> No
             for h in (g["half_day_below_hours"], g["absent_below_hours"])
         )
         table.add_row(
-            g["id"] + (f" — {g['name']}" if g["name"] else ""),
+            terminal_text(g["id"] + (f" — {g['name']}" if g["name"] else "")),
             office,
             _wfh_days(g),
             f"{window['from']}-{window['to']}",
@@ -335,14 +335,16 @@ def _print_roster(file: Path, resolved: dict[str, Any], loaded_site: Site) -> No
     for u in resolved["units"]:
         cells = [str(count("unit", u["id"], group=group_id) or "") for group_id in groups]
         name = f"{u['id']} — {u['name']}" if u["name"] else u["id"]
-        units.add_row(name, *cells, str(count("unit", u["id"])))
+        units.add_row(terminal_text(name), *cells, str(count("unit", u["id"])))
     console.print(units)
 
     buildings = Table(title="Employees per building")
     for column in ("building", "time zone", "employees"):
         buildings.add_column(column, justify="right" if column == "employees" else "left")
     for b in loaded_site.buildings:
-        buildings.add_row(f"{b.id} — {b.name}", b.timezone, str(count("building", b.id)))
+        buildings.add_row(
+            terminal_text(f"{b.id} — {b.name}"), b.timezone, str(count("building", b.id))
+        )
     console.print(buildings)
 
 
@@ -440,7 +442,7 @@ def report_attendance(day: Any, building: str | None, unit: str | None, form: st
             ]
         )
         for row in rows:
-            writer.writerow(row.cells())
+            writer.writerow(csv_row(row.cells()))
         return
     console = Console()
     table = Table(title=f"Attendance on {day.date().isoformat()}")
@@ -458,14 +460,14 @@ def report_attendance(day: Any, building: str | None, unit: str | None, form: st
     ):
         table.add_column(column, justify="right" if column in {"late (min)", "hours"} else "left")
     for row in rows:
-        cells = row.cells()
+        cells = [terminal_text(c) for c in row.cells()]
         table.add_row(*cells[:4], *cells[5:])
     console.print(table)
     summary = Table(title="Per unit")
     for column in ("unit", "planned WFO", "present", "late", "absent", "WFH", "holiday"):
         summary.add_column(column, justify="left" if column == "unit" else "right")
     for total in totals:
-        summary.add_row(total.unit, *(str(n) for n in total.figures()))
+        summary.add_row(terminal_text(total.unit), *(str(n) for n in total.figures()))
     console.print(summary)
 
 
@@ -506,13 +508,13 @@ def report_presence(building: str, form: str) -> None:
     if form == "csv":
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(columns)
-        writer.writerows(rows)
+        writer.writerows(csv_row(row) for row in rows)
         return
     table = Table(title=f"In {building} now: {len(inside)}")
     for column in columns:
         table.add_column(column)
     for row in rows:
-        table.add_row(*row)
+        table.add_row(*(terminal_text(cell) for cell in row))
     Console(width=200).print(table)
 
 
