@@ -8,8 +8,10 @@ This module starts its own Kafka (the session stack stays PLAINTEXT for everyone
 from __future__ import annotations
 
 import asyncio
+import json
 import secrets
 import subprocess
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +24,10 @@ from pydantic import SecretStr
 from deploy.kafka_acls import ACCOUNTS, acls, apply_acls
 from deploy.local.stack import KafkaSasl, Stack, StackPorts
 from ingest.kafka import ensure_topics, kafka_security, make_producer
+from ingest.models import RoomState
 from ingest.settings import Settings, load_settings
+from tests.support.mqtt import publish
+from tests.support.pipeline import Pipeline
 
 pytestmark = pytest.mark.integration
 
@@ -191,3 +196,69 @@ def test_a_wrong_password_is_refused(kafka: SecuredKafka) -> None:
         update={"kafka_sasl_password": SecretStr("not-the-password")}
     )
     assert attempt(wrong, lambda s: write(s, "door")).startswith("refused")
+
+
+def test_the_bridge_and_a_worker_run_with_their_own_grants_only(
+    kafka: SecuredKafka, stack_env: dict[str, str], tmp_path: Path
+) -> None:
+    """The real processes on the secured broker, each with its own login: a door count
+    goes MQTT → bridge → Kafka → worker → room state, nothing refused on the way."""
+    logins = {
+        name: {
+            "OCC_KAFKA_SASL_USERNAME": name,
+            "OCC_KAFKA_SASL_PASSWORD": kafka.sasl.users[name],
+        }
+        for name in ("bridge", "worker")
+    }
+    pipeline = Pipeline(
+        stack_env,
+        tmp_path,
+        OCC_KAFKA_BOOTSTRAP=f"127.0.0.1:{kafka.stack.ports.kafka}",
+        OCC_KAFKA_TOPIC_PREFIX=PREFIX,
+        OCC_KAFKA_PARTITIONS="1",
+        OCC_KAFKA_SECURITY_PROTOCOL="SASL_SSL",
+        OCC_KAFKA_SASL_MECHANISM=kafka.sasl.mechanism,
+        OCC_KAFKA_SSL_CA_FILE=str(kafka.sasl.ca_file),
+    )
+    room = "f2-meeting-a"
+    body = {"seq": 0, "ts": pipeline.now().isoformat(), "entered": 3, "exited": 0}
+    try:
+        pipeline.bridge(**logins["bridge"])
+        pipeline.worker(**logins["worker"])
+        publish(
+            pipeline.env["OCC_MQTT_URL"],
+            [(f"{pipeline.prefix}/hq-jakarta/{room}/door/door-{room}", json.dumps(body).encode())],
+            f"pub-{pipeline.tag}",
+        )
+        deadline = time.monotonic() + 60
+        while 3 not in room_counts(kafka.settings("admin"), room):
+            assert time.monotonic() < deadline, "no room state of 3 people"
+            time.sleep(0.5)
+    finally:
+        statuses = pipeline.stop_all()
+    assert set(statuses.values()) == {0}, statuses
+    for log in tmp_path.glob("*.log"):
+        text = log.read_text(errors="replace")
+        assert "AuthorizationFailed" not in text, (log.name, text[-2000:])
+        assert kafka.sasl.users["bridge"] not in text and kafka.sasl.users["worker"] not in text
+
+
+def room_counts(settings: Settings, room: str) -> list[int]:
+    async def read_all() -> list[int]:
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=settings.kafka_bootstrap,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            **kafka_security(settings),
+        )
+        await consumer.start()
+        try:
+            consumer.assign([TopicPartition(settings.kafka_topic("room-state"), 0)])
+            batches = await consumer.getmany(timeout_ms=2000)
+            values = [r.value for b in batches.values() for r in b if r.value != b"{}"]  # seed
+            states = [RoomState.model_validate_json(v) for v in values]
+            return [s.count for s in states if s.room == room]
+        finally:
+            await consumer.stop()
+
+    return asyncio.run(read_all())
