@@ -224,7 +224,7 @@ def test_the_bridge_and_a_worker_run_with_their_own_grants_only(
     body = {"seq": 0, "ts": pipeline.now().isoformat(), "entered": 3, "exited": 0}
     try:
         pipeline.bridge(**logins["bridge"])
-        pipeline.worker(**logins["worker"])
+        pipeline.worker("a", 120, **logins["worker"])
         publish(
             pipeline.env["OCC_MQTT_URL"],
             [(f"{pipeline.prefix}/hq-jakarta/{room}/door/door-{room}", json.dumps(body).encode())],
