@@ -519,6 +519,25 @@ def report_presence(building: str, form: str) -> None:
 
 
 @main.group()
+def kafka() -> None:
+    """The pipeline's Kafka topics and access rights (run with an admin login)."""
+
+
+@kafka.command("setup")
+def kafka_setup() -> None:
+    """Create every pipeline topic that is missing and grant each account its rights
+    (deploy/kafka_acls.py: bridge, worker, cli, reports); run again after an upgrade."""
+    from deploy.kafka_acls import acls, apply_acls
+    from ingest.kafka import ensure_topics
+
+    settings = _settings()
+    created = asyncio.run(ensure_topics(settings))
+    grants = acls(settings.kafka_topic_prefix)
+    asyncio.run(apply_acls(settings, grants))
+    click.echo(f"topics created: {', '.join(created) or 'none'}; {len(grants)} grants applied")
+
+
+@main.group()
 def grafana() -> None:
     """Grafana: the InfluxDB datasource, the Occupancy folder and the dashboards."""
 

@@ -19,11 +19,13 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
+from click.testing import CliRunner
 from pydantic import SecretStr
 
-from deploy.kafka_acls import ACCOUNTS, acls, apply_acls
+from deploy.cli import main
+from deploy.kafka_acls import ACCOUNTS, acls
 from deploy.local.stack import KafkaSasl, Stack, StackPorts
-from ingest.kafka import ensure_topics, kafka_security, make_producer
+from ingest.kafka import kafka_security, make_producer
 from ingest.models import RoomState
 from ingest.settings import Settings, load_settings
 from tests.support.mqtt import publish
@@ -73,17 +75,22 @@ class SecuredKafka:
     stack: Stack
     sasl: KafkaSasl
 
-    def settings(self, user: str) -> Settings:
+    def env(self, user: str) -> dict[str, str]:
         password = self.sasl.admin_password if user == "admin" else self.sasl.users[user]
+        return {
+            "OCC_KAFKA_BOOTSTRAP": f"127.0.0.1:{self.stack.ports.kafka}",
+            "OCC_KAFKA_TOPIC_PREFIX": PREFIX,
+            "OCC_KAFKA_PARTITIONS": "1",
+            "OCC_KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+            "OCC_KAFKA_SASL_MECHANISM": self.sasl.mechanism,
+            "OCC_KAFKA_SASL_USERNAME": user,
+            "OCC_KAFKA_SASL_PASSWORD": password,
+            "OCC_KAFKA_SSL_CA_FILE": str(self.sasl.ca_file),
+        }
+
+    def settings(self, user: str) -> Settings:
         return load_settings(
-            kafka_bootstrap=f"127.0.0.1:{self.stack.ports.kafka}",
-            kafka_topic_prefix=PREFIX,
-            kafka_partitions=1,
-            kafka_security_protocol="SASL_SSL",
-            kafka_sasl_mechanism=self.sasl.mechanism,
-            kafka_sasl_username=user,
-            kafka_sasl_password=password,
-            kafka_ssl_ca_file=self.sasl.ca_file,
+            **{k.removeprefix("OCC_").lower(): v for k, v in self.env(user).items()}
         )
 
 
@@ -102,8 +109,10 @@ def kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecuredKafka]:
     try:
         secured = SecuredKafka(stack, sasl)
         admin = secured.settings("admin")
-        asyncio.run(ensure_topics(admin))
-        asyncio.run(apply_acls(admin, acls(PREFIX)))
+        # As an operator would: `occupancy kafka setup` with the admin login.
+        setup = CliRunner().invoke(main, ["kafka", "setup"], env=secured.env("admin"))
+        assert setup.exit_code == 0, setup.output
+        assert f"{len(acls(PREFIX))} grants applied" in setup.output
         asyncio.run(_seed(admin))
         yield secured
     finally:
