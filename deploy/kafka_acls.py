@@ -73,7 +73,8 @@ def acls(topic_prefix: str, accounts: dict[str, str] | None = None) -> list[Acl]
         *listing,
         *topic("bridge", Operation.WRITE, "door", "checkin", "alert-ack", "deadletter"),
         *topic("worker", Operation.READ, "door", "checkin", "alert-ack", "config"),
-        *topic("worker", Operation.READ, "room-state", "attendance", "presence"),
+        # Every worker follows the room states, alerts (its web board), attendance, presence.
+        *topic("worker", Operation.READ, "room-state", "alerts", "attendance", "presence"),
         *topic("worker", Operation.WRITE, "room-state", "alerts", "attendance", "presence"),
         # Kiosk taps the worker cannot take (unknown employee) are dead-lettered.
         *topic("worker", Operation.WRITE, "deadletter"),
