@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from rich.markup import escape
+from rich.text import Text
 
 # A spreadsheet runs a cell starting with one of these as a formula (=HYPERLINK(...), +cmd,
 # -2+3, @SUM); tab and CR start one in some importers too.
@@ -34,7 +34,8 @@ def plain_text(value: str) -> str:
     return _CONTROL.sub("", value)
 
 
-def terminal_text(value: str) -> str:
-    """Text rich prints as it is: control characters dropped, markup (`[bold]`, `[link=…]`)
-    escaped."""
-    return escape(plain_text(value))
+def terminal_text(value: str) -> Text:
+    """Text rich prints as it is: control characters dropped, and never read as markup
+    (`[bold]`, `[link=…]`): a Text is not parsed, where an escaped string still could be
+    (rich's escape doubles a trailing backslash)."""
+    return Text(plain_text(value))
