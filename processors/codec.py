@@ -64,13 +64,13 @@ def pydantic_table(
     changelog here: a deleted entry must not stay on disk for weeks.
     """
     table: TableT[bytes, Any] = app.Table(
-        name,
-        partitions=partitions,
-        use_partitioner=use_partitioner,
-        extra_topic_configs={"max.compaction.lag.ms": str(DAY_MS)},
+        name, partitions=partitions, use_partitioner=use_partitioner
     )
     serialized: Any = table  # the attributes exist on faust.Table, not on its TableT protocol
     serialized.key_serializer = "raw"
     serialized.value_serializer = codec_for(model)
+    # Given to faust.Table itself, the setting made a worker crash at its first table write
+    # outside an event (the producer did not know the changelog's partitions yet).
+    serialized.extra_topic_configs = {"max.compaction.lag.ms": str(DAY_MS)}
     serialized.changelog_topic = serialized._new_changelog_topic()
     return table

@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from ingest.models import Alert, DeadLetter
 from ingest.pseudonym import Pseudonyms
@@ -241,6 +242,15 @@ def assert_no_raw_id_outside_attendance(pipeline: Pipeline, logs: Path, influx: 
     assert '"attendance' in points or '"pipeline' in points, "no metrics written"
     found += [("influxdb", raw) for raw in RAW_IDS if raw in points]
     assert found == []
+    # Deletions (tombstones of days, entries gone) leave the disk within a day.
+    carrying = [
+        f"{pipeline.topics}.attendance",
+        f"{pipeline.topics}.presence",
+        f"{pipeline.topics}-workers-health-alerts-changelog",
+        f"{pipeline.topics}-workers-attendance-days-changelog",
+    ]
+    lags = asyncio.run(_compaction_lags(pipeline.bootstrap, carrying))
+    assert lags == dict.fromkeys(carrying, str(24 * 3600 * 1000))
 
 
 def _payload(value: bytes) -> bytes:
@@ -249,6 +259,23 @@ def _payload(value: bytes) -> bytes:
         return str(json.loads(value).get("payload_b64", "")).encode()
     except (ValueError, AttributeError):
         return b""
+
+
+async def _compaction_lags(bootstrap: str, topics: list[str]) -> dict[str, str]:
+    """`max.compaction.lag.ms` of each topic as the broker has it."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        resources = [ConfigResource(ConfigResourceType.TOPIC, t) for t in topics]
+        lags = {}
+        for response in await admin.describe_configs(resources):
+            for _, _, _, name, entries in response.resources:
+                for entry in entries:
+                    if entry[0] == "max.compaction.lag.ms":
+                        lags[name] = entry[1]
+        return lags
+    finally:
+        await admin.close()
 
 
 async def _topics(bootstrap: str) -> list[str]:
