@@ -3,10 +3,11 @@ from the presence counts.
 
 `health_screening` (warning): a tap with `temperature_c` at or above
 `OCC_HEALTH_TEMPERATURE_C`, or `mask: false`; at most one alert per (building, employee,
-local day), kept in the employee's entry of `health-alerts` (keyed like the checkin topic),
-resolved when that day ends, and the entry deleted a day later. The message names the
-employee by pseudonym (`ingest.pseudonym`), never by id or name: security finds the person
-with `occupancy roster reveal`. The screening values (temperature, mask) are kept only in
+local day), kept in the employee's entry of `health-alerts` (keyed by pseudonym, in the
+partition of the checkin topic the employee's taps go to), resolved when that day ends,
+and the entry deleted a day later. The message names the employee by pseudonym
+(`ingest.pseudonym`), never by id or name: security finds the person with `occupancy
+roster reveal`. The screening values (temperature, mask) are kept only in
 the alert (its `value` and message), never in the employee's attendance records; metrics
 carry neither the person nor the message.
 
@@ -48,11 +49,13 @@ class Screening(BaseModel):
 
 
 class Screenings(BaseModel):
-    """An employee's screenings, by `building/date`."""
+    """An employee's screenings, by `building/date`, and the checkin partition of the
+    employee (None: an entry from before the table was keyed by pseudonym, keyed by id)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     slots: dict[str, Screening] = {}
+    partition: int | None = None
 
 
 _NO_DWELL = timedelta(0)
@@ -70,7 +73,7 @@ def acknowledge_screening(
             continue
         machine, alerts = apply_ack(screening.machine, ack, dwell)
         acked = screening.model_copy(update={"machine": machine})
-        return Screenings(slots={**screenings.slots, slot: acked}), alerts
+        return screenings.model_copy(update={"slots": {**screenings.slots, slot: acked}}), alerts
     return None
 
 
@@ -92,7 +95,11 @@ class HealthScreening:
         self._notifiers = notifiers
         self._ownership = attendance.ownership
         self._pseudonyms = attendance.pseudonyms
-        self.employees = pydantic_table(app, "health-alerts", Screenings, settings.kafka_partitions)
+        # Keyed by pseudonym (the changelog sits next to temperatures), filed in the
+        # partition of the employee's taps so the worker holding them restores it.
+        self.employees = pydantic_table(
+            app, "health-alerts", Screenings, settings.kafka_partitions, use_partitioner=False
+        )
         attendance.tap_handlers.append(self._on_tap)
         app.timer(interval=settings.alert_tick_s)(self._resolve_ended)
 
@@ -100,8 +107,9 @@ class HealthScreening:
         reasons = screening_reasons(record, self._threshold)
         if not reasons:
             return
-        key = employee.id.encode()
-        screenings = self.employees.get(key) or Screenings()
+        key = self._pseudonyms(employee.id).encode()
+        partition = self._ownership.partition_of(employee.id.encode())
+        screenings = self.employees.get(key) or Screenings(partition=partition)
         slot = f"{record.building}/{day.date.isoformat()}"
         if slot in screenings.slots:
             return
@@ -126,8 +134,15 @@ class HealthScreening:
             alert_id_factory=new_alert_id,
         )
         slots = {**screenings.slots, slot: Screening(machine=after, ends=ends)}
-        self._ownership.store(self.employees, key, Screenings(slots=slots))
+        self._ownership.store(
+            self.employees, key, Screenings(slots=slots, partition=partition), partition
+        )
         await self._send(alerts)
+
+    def _partition(self, key: bytes, screenings: Screenings) -> int:
+        if screenings.partition is None:
+            return self._ownership.partition_of(key)
+        return screenings.partition
 
     async def _resolve_ended(self) -> None:
         """Resolve the screenings of days that ended; forget them (and the employee's entry,
@@ -135,7 +150,8 @@ class HealthScreening:
         mine = self._ownership.owned()
         now = self._clock.now()
         for key, screenings in list(self.employees.items()):
-            if self._ownership.partition_of(key) not in mine:
+            partition = self._partition(key, screenings)
+            if partition not in mine:
                 continue
             slots: dict[str, Screening] = {}
             sent: list[Alert] = []
@@ -150,9 +166,10 @@ class HealthScreening:
                 elif (now - screening.ends).days < 1:
                     slots[slot] = screening
             if not slots:
-                del self.employees[key]
+                self._ownership.delete(self.employees, key, partition)
             elif slots != screenings.slots:
-                self._ownership.store(self.employees, key, Screenings(slots=slots))
+                after = screenings.model_copy(update={"slots": slots})
+                self._ownership.store(self.employees, key, after, partition)
             await self._send(sent)
 
     async def acknowledge(self, ack: AckRecord) -> bool:
@@ -162,11 +179,12 @@ class HealthScreening:
             if applied is None:
                 continue
             # A store may still hold employees whose partition moved on: the owner applies it.
-            if self._ownership.partition_of(key) not in self._ownership.owned():
+            partition = self._partition(key, screenings)
+            if partition not in self._ownership.owned():
                 return False
             after, alerts = applied
             if after != screenings:
-                self._ownership.store(self.employees, key, after)
+                self._ownership.store(self.employees, key, after, partition)
             await self._send(alerts)
             return True
         return False

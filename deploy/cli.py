@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from deploy.command_group import CommandGroup
+from deploy.escaping import csv_row, plain_text, terminal_text
 from ingest.errors import ConfigError
 from ingest.settings import Settings, load_settings
 from ingest.site import Site, load_site
@@ -145,7 +146,8 @@ def _print_site(file: Path, resolved: dict[str, Any]) -> None:
         f"(levels: {', '.join(policy['levels'])}; warning at {policy['warn_ratio']:.0%})"
     )
     for building in resolved["buildings"]:
-        table = Table(title=f"{building['name']} ({building['id']}, {building['timezone']})")
+        title = f"{building['name']} ({building['id']}, {building['timezone']})"
+        table = Table(title=terminal_text(title))
         for column in ("floor", "room", "type", "capacity", "limit", "sensors"):
             table.add_column(column, justify="right" if column in {"capacity", "limit"} else "left")
         sensors: dict[str, int] = {}
@@ -155,7 +157,7 @@ def _print_site(file: Path, resolved: dict[str, Any]) -> None:
             limit = str(room["limit"]) + (" (fixed)" if room["explicit_limit"] else "")
             table.add_row(
                 "" if room["floor"] is None else str(room["floor"]),
-                f"{room['id']} — {room['name']}",
+                terminal_text(f"{room['id']} — {room['name']}"),
                 room["type"],
                 str(room["capacity"]),
                 limit,
@@ -224,14 +226,18 @@ def roster_pseudonym(employee_id: str) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="The site file the roster is loaded against (default: OCC_SITE_FILE).",
 )
-@click.option("--by", default=lambda: os.environ.get("USER", "cli"), help="Who asks (logged).")
+@click.option(
+    "--by",
+    help="On whose behalf, as detail of the audit record (the actor is the system user).",
+)
 def roster_reveal(
-    pseudonym: str, roster_file: Path | None, site_file: Path | None, by: str
+    pseudonym: str, roster_file: Path | None, site_file: Path | None, by: str | None
 ) -> None:
-    """Find the employee of the roster behind PSEUDONYM (from a `health_screening` alert)."""
-    import logging
+    """Find the employee of the roster behind PSEUDONYM (from a `health_screening` alert);
+    written to the audit trail (`occupancy.audit`) first, or nothing is revealed."""
+    from aiokafka.errors import KafkaError
 
-    from ingest.logs import kv
+    from ingest.audit import AuditRecord, operating_system_user, write_audit
     from ingest.pseudonym import PATTERN, Pseudonyms
     from ingest.roster import load_roster
 
@@ -259,12 +265,25 @@ def roster_reveal(
             f"Pseudonym {pseudonym} is no employee of the roster file {roster_file} under this "
             "OCC_PSEUDONYM_KEY."
         )
-    # An audit trail of who looked someone up; the line names the pseudonym, not the person.
-    logging.getLogger("deploy.cli").info(kv("pseudonym_revealed", pseudonym=pseudonym, by=by))
-    click.echo(
-        f"{employee.id}\t{employee.name or ''}\t{employee.unit}\t{employee.group}\t"
-        f"{employee.building}"
+    # Who looked someone up, on the audit trail before anything is shown: the actor is the
+    # operating-system user (not a name the caller types), the target the pseudonym only.
+    record = AuditRecord(
+        ts=settings.pipeline_clock.now(),
+        actor=operating_system_user(),
+        role="cli",
+        action="pseudonym_revealed",
+        target=pseudonym,
+        detail=f"on behalf of {by}" if by else "",
     )
+    try:
+        asyncio.run(write_audit(settings, record))
+    except (KafkaError, OSError) as exc:
+        raise ConfigError(
+            f"The reveal could not be written to the audit trail {settings.kafka_topic('audit')}"
+            f" at {settings.kafka_bootstrap} ({type(exc).__name__}), so nothing is revealed."
+        ) from None
+    fields = (employee.id, employee.name or "", employee.unit, employee.group, employee.building)
+    click.echo("\t".join(plain_text(f) for f in fields))
 
 
 def _print_roster(file: Path, resolved: dict[str, Any], loaded_site: Site) -> None:
@@ -300,7 +319,7 @@ def _print_roster(file: Path, resolved: dict[str, Any], loaded_site: Site) -> No
             for h in (g["half_day_below_hours"], g["absent_below_hours"])
         )
         table.add_row(
-            g["id"] + (f" — {g['name']}" if g["name"] else ""),
+            terminal_text(g["id"] + (f" — {g['name']}" if g["name"] else "")),
             office,
             _wfh_days(g),
             f"{window['from']}-{window['to']}",
@@ -322,14 +341,16 @@ def _print_roster(file: Path, resolved: dict[str, Any], loaded_site: Site) -> No
         name = f"{u['id']} — {u['name']}" if u["name"] else u["id"]
         if u["rooms"]:
             name += f" (sits in {', '.join(u['rooms'])})"
-        units.add_row(name, *cells, str(count("unit", u["id"])))
+        units.add_row(terminal_text(name), *cells, str(count("unit", u["id"])))
     console.print(units)
 
     buildings = Table(title="Employees per building")
     for column in ("building", "time zone", "employees"):
         buildings.add_column(column, justify="right" if column == "employees" else "left")
     for b in loaded_site.buildings:
-        buildings.add_row(f"{b.id} — {b.name}", b.timezone, str(count("building", b.id)))
+        buildings.add_row(
+            terminal_text(f"{b.id} — {b.name}"), b.timezone, str(count("building", b.id))
+        )
     console.print(buildings)
 
 
@@ -486,7 +507,7 @@ def report_attendance(  # noqa: PLR0912, PLR0917 - one click option each, each c
             ]
         )
         for row in rows:
-            writer.writerow(row.cells())
+            writer.writerow(csv_row(row.cells()))
         if output is not None:
             out.close()
         return
@@ -506,14 +527,14 @@ def report_attendance(  # noqa: PLR0912, PLR0917 - one click option each, each c
     ):
         table.add_column(column, justify="right" if column in {"late (min)", "hours"} else "left")
     for row in rows:
-        cells = row.cells()
+        cells = [terminal_text(c) for c in row.cells()]
         table.add_row(*cells[:4], *cells[5:])
     console.print(table)
     summary = Table(title="Per unit")
     for column in ("unit", "planned WFO", "present", "late", "absent", "WFH", "holiday"):
         summary.add_column(column, justify="left" if column == "unit" else "right")
     for total in totals:
-        summary.add_row(total.unit, *(str(n) for n in total.figures()))
+        summary.add_row(terminal_text(total.unit), *(str(n) for n in total.figures()))
     console.print(summary)
 
 
@@ -619,14 +640,33 @@ def report_presence(building: str, form: str) -> None:
     if form == "csv":
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(columns)
-        writer.writerows(rows)
+        writer.writerows(csv_row(row) for row in rows)
         return
     table = Table(title=f"In {building} now: {len(inside)}")
     for column in columns:
         table.add_column(column)
     for row in rows:
-        table.add_row(*row)
+        table.add_row(*(terminal_text(cell) for cell in row))
     Console(width=200).print(table)
+
+
+@main.group()
+def kafka() -> None:
+    """The pipeline's Kafka topics and access rights (run with an admin login)."""
+
+
+@kafka.command("setup")
+def kafka_setup() -> None:
+    """Create every pipeline topic that is missing and grant each account its rights
+    (deploy/kafka_acls.py: bridge, worker, cli, reports); run again after an upgrade."""
+    from deploy.kafka_acls import acls, apply_acls
+    from ingest.kafka import ensure_topics
+
+    settings = _settings()
+    created = asyncio.run(ensure_topics(settings))
+    grants = acls(settings.kafka_topic_prefix)
+    asyncio.run(apply_acls(settings, grants))
+    click.echo(f"topics created: {', '.join(created) or 'none'}; {len(grants)} grants applied")
 
 
 @main.group()

@@ -3,9 +3,11 @@
 User names: a door sensor or kiosk logs in with its own topic below the prefix
 (`hq-jakarta/kiosk/kiosk-main`, `hq-jakarta/f1-lobby/door/door-f1-lobby-main`), so one
 ACL pattern, `pattern write {prefix}/%u`, lets each publish to that topic and nowhere
-else, and devices need no ACL lines of their own. Consoles and pipeline accounts are roles
-with a plain identifier as user name (no `/`: `%u` then names a one-level topic that no
-part of the contract uses) and an explicit `user` block each.
+else, and devices need no ACL lines of their own. Consoles, the bridge and each worker are
+roles with a plain identifier as user name (no `/`: `%u` then names a one-level topic that
+no part of the contract uses) and an explicit `user` block each. Mosquitto runs with
+`use_username_as_clientid`, so a login's client id is its user name: no login can take
+another's session (the bridge's above all), and every process needs a login of its own.
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ from ingest.settings import Settings, load_settings
 from ingest.site import Site, load_site
 from ingest.topics import KIOSK_SEGMENT, AckTopic, AlertsTopic, DoorTopic, KioskTopic, Wildcards
 
-KINDS = ("sensor", "kiosk", "console", "pipeline")
+KINDS = ("sensor", "kiosk", "console", "bridge", "worker")
+PIPELINE_KINDS = ("bridge", "worker")
 _IDENTIFIER = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
 # Mosquitto 2.0's own `mosquitto_passwd` format: PBKDF2-HMAC-SHA512, 12-byte salt, 101
@@ -89,10 +92,10 @@ def account_for(
         raise ConfigError(
             f"Device id {device_id!r} is not an identifier ([A-Za-z0-9_.-], 1 to 64)."
         )
-    if kind == "pipeline":
+    if kind in PIPELINE_KINDS:
         if building is not None or room is not None:
-            raise ConfigError("A pipeline account serves every building: drop --building/--room.")
-        return Account(kind, device_id, _pipeline_rules(prefix), "bridge and workers")
+            raise ConfigError(f"A {kind} account serves every building: drop --building/--room.")
+        return _pipeline_account(kind, device_id, prefix)
     if room is not None and kind != "sensor":
         raise ConfigError(f"--room is for sensors only, not for a {kind}.")
     if kind == "console":
@@ -144,13 +147,25 @@ def _console_rules(prefix: str, building: str) -> tuple[str, ...]:
     )
 
 
-def _pipeline_rules(prefix: str) -> tuple[str, ...]:
+def _pipeline_account(kind: str, username: str, prefix: str) -> Account:
+    if kind == "bridge":
+        return Account(kind, username, _bridge_rules(prefix), "reads devices and acks")
+    return Account(kind, username, _worker_rules(prefix), "one worker process")
+
+
+def _bridge_rules(prefix: str) -> tuple[str, ...]:
     wildcards = Wildcards(prefix)
     return (
         f"topic read {wildcards.doors}",
         f"topic read {wildcards.kiosks}",
-        # Read by the workers; written by the web board's Acknowledge, as a console would.
-        f"topic readwrite {wildcards.acks}",
+        f"topic read {wildcards.acks}",
+    )
+
+
+def _worker_rules(prefix: str) -> tuple[str, ...]:
+    return (
+        # The web board's Acknowledge publishes as a console would; the bridge carries it on.
+        f"topic write {AckTopic('+', '+').format(prefix)}",
         f"topic write {prefix}/+/+/state",
         f"topic write {AlertsTopic('+').format(prefix)}",
         f"topic write {prefix}/+/summary",
@@ -343,7 +358,7 @@ def read_password(file: Path) -> str:
 
 
 def _site_for(settings: Settings, kind: str, building: str | None) -> Site | None:
-    if kind == "pipeline" or (kind == "console" and building is None):
+    if kind in PIPELINE_KINDS or (kind == "console" and building is None):
         return None
     if settings.site_file is None:
         raise ConfigError("Setting OCC_SITE_FILE is not set: point it at a site file (YAML).")

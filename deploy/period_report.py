@@ -10,6 +10,7 @@ import xlsxwriter
 from rich.console import Console
 from rich.table import Table
 
+from deploy.escaping import csv_row, terminal_text
 from processors.attendance_period import COUNTS, EmployeePeriod, Figures, PeriodReport, UnitPeriod
 
 EMPLOYEE_COLUMNS = ["employee", "name", "unit", "group", "building"]
@@ -47,7 +48,7 @@ def write_csv(report: PeriodReport, per: str, out: IO[str]) -> None:
         writer.writerow([*EMPLOYEE_COLUMNS, *FIGURE_COLUMNS])
         rows = [employee_cells(e) for e in report.employees]
     for row in rows:
-        writer.writerow(_plain(row))
+        writer.writerow(csv_row(_plain(row)))
 
 
 def _plain(row: list[Any]) -> list[str]:
@@ -60,7 +61,9 @@ def _plain(row: list[Any]) -> list[str]:
 def write_xlsx(report: PeriodReport, path: Path) -> None:
     """A workbook with the sheets Units and Employees (bold frozen header, filters, widths
     fitted to the content, compliance as a percentage) and About (the period covered)."""
-    book = xlsxwriter.Workbook(str(path))
+    # Cells are data: a name starting with `=` or holding a URL stays text, never a formula
+    # or a link that a spreadsheet would follow.
+    book = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False})
     try:
         header = book.add_format(
             {"bold": True, "bg_color": "#DDEBF7", "bottom": 1, "text_wrap": True, "valign": "top"}
@@ -140,7 +143,7 @@ def print_tables(report: PeriodReport, console: Console) -> None:
         table.add_column(column, justify="right")
     for row in report.employees:
         cells = employee_cells(row)
-        table.add_row(*cells[:3], *_shown(cells[5:]))
+        table.add_row(*(terminal_text(str(c)) for c in cells[:3]), *_shown(cells[5:]))
     console.print(table)
     units = Table(title="Per unit")
     units.add_column("unit")
@@ -148,7 +151,7 @@ def print_tables(report: PeriodReport, console: Console) -> None:
         units.add_column(column, justify="right")
     for unit in report.units:
         cells = unit_cells(unit)
-        units.add_row(cells[0], str(cells[1]), *_shown(cells[2:]))
+        units.add_row(terminal_text(str(cells[0])), str(cells[1]), *_shown(cells[2:]))
     console.print(units)
     if period.note is not None:
         console.print(period.note)

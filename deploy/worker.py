@@ -31,6 +31,7 @@ from alerts.notifiers import (
     Notifier,
     WebhookNotifier,
 )
+from alerts.notifiers.webhook import check_url, webhook_of
 from alerts.quality import DataQualityAlerts
 from alerts.summary import BuildingSummaries
 from ingest.kafka import ensure_topics, make_producer
@@ -243,6 +244,10 @@ class Workers:
 
 def run_worker(settings: Settings, site: Site, loglevel: str = "INFO") -> None:
     """Create the topics, then run one worker of the group until SIGTERM."""
+    if settings.webhook_url is not None:
+        # Refused before anything connects: a worker that cannot sign would drop every alert.
+        check_url(settings.webhook_url.get_secret_value())
+        webhook_of(settings.webhook_secret)
     # Faust subscribes only to topics that exist when it starts.
     asyncio.run(ensure_topics(settings))
     workers = Workers(settings, site)

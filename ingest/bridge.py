@@ -41,6 +41,7 @@ from ingest.logs import kv
 from ingest.metrics import Deltas, MetricsWriter
 from ingest.models import AckRecord, CheckinRecord, DeadLetter, DoorRecord
 from ingest.mqtt_loop import AsyncioMqtt
+from ingest.pseudonym import Pseudonyms, without_employee_id
 from ingest.settings import Settings
 from ingest.site import Site
 from ingest.topics import Wildcards
@@ -100,6 +101,8 @@ class Bridge:
             AckRecord: settings.kafka_topic("alert-ack"),
         }
         self._deadletter = settings.kafka_topic("deadletter")
+        # Dead letters keep a kiosk payload's employee id only as its pseudonym.
+        self._pseudonyms = Pseudonyms.from_settings(settings)
         self._inbox: deque[Incoming] = deque()
         self._inbox_ready = asyncio.Event()
         self._mqtt: AsyncioMqtt | None = None
@@ -397,7 +400,7 @@ class Bridge:
         self.counters[f"rejected.{rejected.reason}"] += 1
         letter = DeadLetter.of(
             incoming.topic,
-            incoming.payload,
+            without_employee_id(incoming.payload, self._pseudonyms),
             rejected.reason,
             rejected.detail,
             incoming.received_at,

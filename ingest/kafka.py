@@ -28,6 +28,10 @@ TOPICS_LISTED_S = 10.0
 """How long created topics may take to show in the broker's metadata (KRaft propagates the
 creation asynchronously: a listing right after it can miss them)."""
 _WEEK_MS = str(7 * 24 * 3600 * 1000)
+DAY_MS = 24 * 3600 * 1000
+# On a compacted topic that carries deletions (tombstones of people's days): the cleaner
+# takes a deleted record away within a day, not whenever the segment happens to be cleaned.
+_DELETIONS_GONE_IN_A_DAY = {"max.compaction.lag.ms": str(DAY_MS)}
 
 
 @dataclass(frozen=True)
@@ -50,8 +54,11 @@ TOPICS = (
     # whether each employee is in a building now (keyed employee) for every worker's tally.
     # A day's segment rolls daily, so a day deleted by the retention (a tombstone) is
     # compacted away within about two days rather than the broker's default week.
-    TopicSpec("attendance", config={**_COMPACTED, "segment.ms": str(24 * 3600 * 1000)}),
-    TopicSpec("presence", config=_COMPACTED),
+    TopicSpec(
+        "attendance",
+        config={**_COMPACTED, "segment.ms": str(DAY_MS), **_DELETIONS_GONE_IN_A_DAY},
+    ),
+    TopicSpec("presence", config={**_COMPACTED, **_DELETIONS_GONE_IN_A_DAY}),
     # One partition: policy changes and room edits must be read in the order written.
     TopicSpec("config", partitioned=False, config=_COMPACTED),
     # Who did what (ingest/audit.py): one partition, so the trail reads in the order written.

@@ -218,7 +218,8 @@ class Settings(BaseSettings):
         Field(
             pattern=r"^[A-Za-z0-9_.-]{1,64}$",
             description="The bridge's MQTT client id, which names its persistent session: "
-            "keep it fixed, and unguessable in production.",
+            "keep it fixed. The production Mosquitto uses the login's user name instead "
+            "(`use_username_as_clientid`), so no other login can take the session.",
         ),
     ] = "occupancy-bridge"
     bridge_stats_interval_s: Annotated[
@@ -240,7 +241,9 @@ class Settings(BaseSettings):
     worker_data_dir: Annotated[
         Path,
         Field(
-            description="The worker's local table store; two workers on one machine need their own."
+            description="The worker's local table stores, one folder per deployment "
+            "(`{OCC_KAFKA_TOPIC_PREFIX}-workers`) inside it; two workers on one machine "
+            "need their own."
         ),
     ] = Path(".run/worker")
     worker_store: Annotated[
@@ -458,11 +461,18 @@ class Settings(BaseSettings):
 
     webhook_url: Annotated[
         SecretStr | None,
-        Field(description="Alerts are posted here as signed JSON (unset: no webhook)."),
+        Field(
+            description="Alerts are posted here as JSON signed per Standard Webhooks (unset: "
+            "no webhook): `https://`, plain `http://` only to a loopback host."
+        ),
     ] = None
     webhook_secret: Annotated[
         SecretStr,
-        Field(description="The HMAC-SHA256 key of the webhook's `X-Signature` header."),
+        Field(
+            description="The webhook's Standard Webhooks secret, `whsec_…` (`python -m "
+            "deploy.examples.webhook_receiver --new-secret` makes one); the worker refuses to "
+            "start with an empty or malformed one while a webhook is set."
+        ),
     ] = SecretStr("")
 
     clock: Annotated[

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+from pathlib import Path
 from typing import Any
 
 import faust
@@ -11,6 +12,7 @@ from faust.types.auth import CredentialsT
 
 from ingest.kafka import kafka_security
 from ingest.settings import Settings
+from processors.local_state import ChangelogFirstRecovery
 
 
 def store_url(settings: Settings) -> str:
@@ -48,16 +50,32 @@ def build_app(settings: Settings) -> faust.App:
     # This app's transport only (the attribute is the class's default for every transport).
     transport: Any = app.transport
     transport.Consumer = _Consumer
+    tables: Any = app.tables
+    tables._recovery = ChangelogFirstRecovery(app, tables, beacon=tables.beacon)
     return app
 
 
+def app_id(settings: Settings) -> str:
+    """The Faust app id: the consumer group and the prefix of every changelog topic."""
+    return f"{settings.kafka_topic_prefix}-workers"
+
+
+def data_dir(settings: Settings) -> Path:
+    """The worker's local stores, one folder per app id: stores kept for one deployment's
+    changelogs must never be read against another's (another OCC_KAFKA_TOPIC_PREFIX, a test
+    run in the same directory)."""
+    return settings.worker_data_dir / app_id(settings)
+
+
 def _app(settings: Settings) -> faust.App:
+    # Faust makes its datadir without parents.
+    settings.worker_data_dir.mkdir(parents=True, exist_ok=True)
     return faust.App(
-        f"{settings.kafka_topic_prefix}-workers",
+        app_id(settings),
         broker=[f"kafka://{server.strip()}" for server in settings.kafka_bootstrap.split(",")],
         broker_credentials=broker_credentials(settings),
         store=store_url(settings),
-        datadir=str(settings.worker_data_dir),
+        datadir=str(data_dir(settings)),
         topic_partitions=settings.kafka_partitions,
         topic_replication_factor=settings.kafka_replication,
         # Not exactly_once: it has open duplicate and crash bugs in faust-streaming; our

@@ -29,7 +29,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
 from ingest.kafka import broadcast_consumer
 from ingest.logs import kv
 from ingest.models import CheckinRecord, DeadLetter, Identifier
-from ingest.pseudonym import Pseudonyms
+from ingest.pseudonym import Pseudonyms, without_employee_id
 from ingest.roster import Employee, Roster
 from ingest.settings import Settings
 from ingest.site import Site
@@ -311,11 +311,11 @@ class Attendance:
     async def _dead_letter(self, record: CheckinRecord, reason: str, detail: str) -> None:
         """The tap back in its MQTT form in `occupancy.deadletter`, with why it was not used."""
         topic = KioskTopic(record.building, record.kiosk).format(self._settings.mqtt_prefix)
-        # The payload keeps the id (the input must not be lost); the reason names the pseudonym.
+        # Everything of the tap is kept but the id, which only its pseudonym stands for.
         payload = record.model_dump_json(include=_KIOSK_FIELDS, exclude_none=True).encode()
         letter = DeadLetter.of(
             topic,
-            payload,
+            without_employee_id(payload, self.pseudonyms),
             reason,
             f"{detail} (payload rebuilt by a worker)",
             self._clock.now(),

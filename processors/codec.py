@@ -9,6 +9,8 @@ from faust.serializers import codecs
 from faust.types import TableT, TopicT
 from pydantic import BaseModel
 
+from ingest.kafka import DAY_MS
+
 
 class PydanticCodec(codecs.Codec):
     """JSON bytes ⇄ one pydantic model, validated on the way in."""
@@ -40,7 +42,12 @@ def pydantic_topic(app: faust.App, name: str, model: type[BaseModel]) -> TopicT:
 
 
 def pydantic_table(
-    app: faust.App, name: str, model: type[BaseModel], partitions: int
+    app: faust.App,
+    name: str,
+    model: type[BaseModel],
+    partitions: int,
+    *,
+    use_partitioner: bool = True,
 ) -> TableT[bytes, Any]:
     """A table keyed by raw bytes (a room's `building/room`) whose values are `model`.
 
@@ -55,10 +62,20 @@ def pydantic_table(
     they are set after construction; the changelog topic that registering the table already
     built with the default JSON serializers is built again with ours, or recovery would
     decode our raw keys as JSON, fail on every record and never finish.
+
+    `use_partitioner=False`: the changelog partition is the current event's instead (a table
+    keyed by pseudonym, written in the partition of the employee id, see Ownership.store).
+    Its changelog drops deleted keys within a day (`max.compaction.lag.ms`), like every
+    changelog here: a deleted entry must not stay on disk for weeks.
     """
-    table: TableT[bytes, Any] = app.Table(name, partitions=partitions, use_partitioner=True)
+    table: TableT[bytes, Any] = app.Table(
+        name, partitions=partitions, use_partitioner=use_partitioner
+    )
     serialized: Any = table  # the attributes exist on faust.Table, not on its TableT protocol
     serialized.key_serializer = "raw"
     serialized.value_serializer = codec_for(model)
+    # Given to faust.Table itself, the setting made a worker crash at its first table write
+    # outside an event (the producer did not know the changelog's partitions yet).
+    serialized.extra_topic_configs = {"max.compaction.lag.ms": str(DAY_MS)}
     serialized.changelog_topic = serialized._new_changelog_topic()
     return table

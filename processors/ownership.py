@@ -11,7 +11,9 @@ second worker never alerts for a room it gave away.
 
 from __future__ import annotations
 
+import contextlib
 import weakref
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,11 +65,24 @@ class Ownership:
         actives = self._app.assignor.assigned_actives()
         return {tp.partition for tp in actives if tp.topic == self._topic}
 
-    def store(self, table: TableT[bytes, Any], key: bytes, value: Any) -> None:
-        """`table[key] = value`, kept locally and in the changelog under the key's partition."""
-        event = _PartitionEvent(_Message(self._topic, self.partition_of(key)))
+    def store(
+        self, table: TableT[bytes, Any], key: bytes, value: Any, partition: int | None = None
+    ) -> None:
+        """`table[key] = value`, kept locally and in the changelog under the key's partition
+        (or `partition`: a table keyed by pseudonym files an employee where its id goes)."""
+        with self._in(self.partition_of(key) if partition is None else partition):
+            table[key] = value
+
+    def delete(self, table: TableT[bytes, Any], key: bytes, partition: int) -> None:
+        """`del table[key]` in `partition`, outside any event."""
+        with self._in(partition):
+            del table[key]
+
+    @contextlib.contextmanager
+    def _in(self, partition: int) -> Iterator[None]:
+        event = _PartitionEvent(_Message(self._topic, partition))
         token = _current_event.set(weakref.ref(event))  # type: ignore[arg-type]
         try:
-            table[key] = value
+            yield
         finally:
             _current_event.reset(token)

@@ -17,6 +17,7 @@ import pwd
 import shutil
 import signal
 import socket
+import ssl
 import string
 import subprocess
 import sys
@@ -130,14 +131,78 @@ class _Service:
         return self.directory / f"{self.name}.pid"
 
 
+@dataclass(frozen=True)
+class KafkaSasl:
+    """Kafka with SASL/SCRAM over TLS and ACLs instead of PLAINTEXT (a test setting: the
+    shared stack stays PLAINTEXT). `keystore` holds the broker's key and certificate (PEM,
+    naming 127.0.0.1), `ca_file` what clients trust; `users` are SCRAM logins made at format
+    time besides `admin`, the only super user."""
+
+    keystore: Path
+    ca_file: Path
+    admin_password: str
+    users: Mapping[str, str]
+    mechanism: str = "SCRAM-SHA-512"
+
+    def client_options(self, username: str, password: str) -> dict[str, Any]:
+        """aiokafka options for one login."""
+        return {
+            "security_protocol": "SASL_SSL",
+            "ssl_context": ssl.create_default_context(cafile=self.ca_file),
+            "sasl_mechanism": self.mechanism,
+            "sasl_plain_username": username,
+            "sasl_plain_password": password,
+        }
+
+    def properties(self, port: int, controller_port: int) -> dict[str, str]:
+        """Broker settings that replace or add to kafka-server.properties."""
+        scram = self.mechanism.lower()
+        jaas = (
+            "org.apache.kafka.common.security.scram.ScramLoginModule required"
+            f' username="admin" password="{self.admin_password}";'
+        )
+        return {
+            "listeners": f"SASL_SSL://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
+            "advertised.listeners": f"SASL_SSL://127.0.0.1:{port}",
+            "inter.broker.listener.name": "SASL_SSL",
+            "listener.security.protocol.map": "SASL_SSL:SASL_SSL,CONTROLLER:PLAINTEXT",
+            "sasl.enabled.mechanisms": self.mechanism,
+            "sasl.mechanism.inter.broker.protocol": self.mechanism,
+            f"listener.name.sasl_ssl.{scram}.sasl.jaas.config": jaas,
+            "ssl.keystore.type": "PEM",
+            "ssl.keystore.location": str(self.keystore),
+            "ssl.truststore.type": "PEM",
+            "ssl.truststore.location": str(self.ca_file),
+            "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+            "allow.everyone.if.no.acl.found": "false",
+            # ANONYMOUS is the controller listener's principal (PLAINTEXT, which KRaft's own
+            # traffic needs before SCRAM logins are readable); it listens on loopback only.
+            "super.users": "User:admin;User:ANONYMOUS",
+        }
+
+    def scram_arguments(self) -> list[str]:
+        """`kafka-storage format` arguments that create the SCRAM logins."""
+        logins = {"admin": self.admin_password, **self.users}
+        return [
+            arg
+            for name, password in logins.items()
+            for arg in ("--add-scram", f"{self.mechanism}=[name={name},password={password}]")
+        ]
+
+
 class Stack:
     """Mosquitto, Kafka, InfluxDB and the v2 write proxy, run from and kept in `run_dir`."""
 
     def __init__(
-        self, run_dir: Path, ports: StackPorts = DEFAULT_PORTS, kafka_cache: Path | None = None
+        self,
+        run_dir: Path,
+        ports: StackPorts = DEFAULT_PORTS,
+        kafka_cache: Path | None = None,
+        kafka_sasl: KafkaSasl | None = None,
     ) -> None:
         self.run_dir = run_dir.resolve()
         self.ports = ports
+        self.kafka_sasl = kafka_sasl
         default_cache = Path.home() / ".cache" / "occupancy" / f"kafka-{KAFKA_VERSION}"
         self.kafka_cache = (
             kafka_cache or Path(os.environ.get("OCC_KAFKA_CACHE") or default_cache)
@@ -470,6 +535,8 @@ class Stack:
             controller_port=self.ports.kafka_controller,
             data_dir=data,
         )
+        if self.kafka_sasl is not None:
+            _override(props, self.kafka_sasl.properties(svc.port, self.ports.kafka_controller))
         _render("kafka-log4j2.xml", log4j, log_file=svc.log_file)
         java = [_require("java"), f"-Dlog4j2.configurationFile={log4j}", "-cp", f"{libs}/*"]
         if not (data / "meta.properties").exists():
@@ -481,6 +548,7 @@ class Stack:
                 _cluster_id(),
                 "-c",
                 str(props),
+                *(self.kafka_sasl.scram_arguments() if self.kafka_sasl else []),
             ]
             if _run_logged(format_storage, svc.log_file, 120) != 0:
                 raise StackError(f"kafka storage could not be formatted; see {svc.log_file}.")
@@ -540,7 +608,9 @@ class Stack:
             case "mosquitto":
                 return _mqtt_answers(svc.port, timeout)
             case "kafka":
-                return _kafka_answers(svc.port, timeout)
+                sasl = self.kafka_sasl
+                options = sasl.client_options("admin", sasl.admin_password) if sasl else {}
+                return _kafka_answers(svc.port, timeout, options)
             case _:
                 return _http_status(svc.port, "GET", "/ping", timeout) == 204
 
@@ -577,6 +647,16 @@ def _require(command: str) -> str:
 def _render(template: str, target: Path, **values: object) -> None:
     text = string.Template((TEMPLATES / template).read_text()).substitute(values)
     target.write_text(text)
+
+
+def _override(properties: Path, values: Mapping[str, str]) -> None:
+    """Replace the keys of `values` in a properties file, adding those it lacks."""
+    lines = [
+        line
+        for line in properties.read_text().splitlines()
+        if line.split("=", 1)[0].strip() not in values
+    ]
+    properties.write_text("\n".join([*lines, *(f"{k}={v}" for k, v in values.items())]) + "\n")
 
 
 def _run_logged(argv: list[str], log_file: Path, timeout: float) -> int:
@@ -664,7 +744,7 @@ def _mqtt_answers(port: int, timeout: float) -> bool:
         client.disconnect()  # in manual-loop mode this sends DISCONNECT and closes the socket
 
 
-def _kafka_answers(port: int, timeout: float) -> bool:
+def _kafka_answers(port: int, timeout: float, options: Mapping[str, Any] | None = None) -> bool:
     """A real Kafka metadata request (aiokafka admin client listing topics) that succeeds."""
     # Skip the client while nothing listens: aiokafka logs every refused connection as an error.
     try:
@@ -677,7 +757,9 @@ def _kafka_answers(port: int, timeout: float) -> bool:
 
     async def list_topics() -> None:
         admin = AIOKafkaAdminClient(
-            bootstrap_servers=f"127.0.0.1:{port}", request_timeout_ms=int(timeout * 1000)
+            bootstrap_servers=f"127.0.0.1:{port}",
+            request_timeout_ms=int(timeout * 1000),
+            **(options or {}),
         )
         try:
             await admin.start()

@@ -22,9 +22,10 @@ from tests.support.faults import (
 from tests.support.influx import InfluxDb
 from tests.support.pipeline import Pipeline
 from tests.support.processes import Command
+from tests.support.webhook import whsec
 from tests.support.webhook_switch import SwitchableWebhook
 
-SECRET = b"fault-suite-webhook-secret"
+SECRET = whsec(b"fault-suite-webhook-secret")
 RATE = 100.0  # door messages a second: correctness under faults, not speed
 SETTLE_S = 180.0  # a generous ceiling on catching up, as a failure guard only
 
@@ -41,7 +42,7 @@ class Rig:
             stack_env,
             tmp_path,
             OCC_WEBHOOK_URL=self.receiver.url,
-            OCC_WEBHOOK_SECRET=SECRET.decode(),
+            OCC_WEBHOOK_SECRET=SECRET,
             OCC_INFLUX_BUCKET=self.db.bucket,
             OCC_INFLUX_RETRY_MAX_S="2",
             OCC_METRICS_PIPELINE_S="2",

@@ -55,15 +55,16 @@ class Pipeline:
         """The pipeline's time: what its devices stamp their messages with."""
         return self.clock.now()
 
-    def bridge(self) -> Command:
-        bridge = self._start("bridge", {})
+    def bridge(self, **settings: str) -> Command:
+        """The bridge, with `settings` over the pipeline's (its own MQTT login, say)."""
+        bridge = self._start("bridge", settings)
         bridge.wait_for("event=mqtt_connected")
         return bridge
 
-    def worker(self, name: str = "a", ready_within: float = 120) -> Command:
+    def worker(self, name: str = "a", ready_within: float = 120, **settings: str) -> Command:
         """A worker with its own local store (as on its own machine); ready when it returns."""
         worker = self._start(
-            "worker", {"OCC_WORKER_DATA_DIR": str(self.tmp_path / f"worker-{name}")}
+            "worker", {"OCC_WORKER_DATA_DIR": str(self.tmp_path / f"worker-{name}"), **settings}
         )
         worker.wait_for("[^Worker]: Ready", timeout=ready_within)
         return worker

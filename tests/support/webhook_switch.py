@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Mapping
 
-from alerts.notifiers.webhook import verify_signature
-from tests.support.webhook import ReceiverServer, SignedHandler
+from standardwebhooks import Webhook
+
+from tests.support.webhook import ReceiverServer, SignedHandler, verified
 
 
 class SwitchableWebhook:
     """Listening on 127.0.0.1 from the start; `down()` and `up()` switch it off and on."""
 
-    def __init__(self, secret: bytes) -> None:
-        self._secret = secret
+    def __init__(self, secret: str) -> None:
+        self._webhook = Webhook(secret)
         self._lock = threading.Lock()
         self._bodies: list[tuple[float, bytes]] = []
         self._bad_signatures = 0
@@ -29,8 +31,8 @@ class SwitchableWebhook:
         self.up()
         self.url = f"http://127.0.0.1:{self.port}/hook"
 
-    def accept(self, body: bytes, signature: str) -> bool:
-        signed = verify_signature(body, signature, self._secret)
+    def accept(self, body: bytes, headers: Mapping[str, str]) -> bool:
+        signed = verified(self._webhook, body, headers)
         with self._lock:
             if signed:
                 self._bodies.append((time.monotonic(), body))

@@ -12,12 +12,15 @@ from collections.abc import Callable
 import pytest
 from aiohttp import web
 from pydantic import SecretStr
+from standardwebhooks import Webhook
 
 from alerts.notifiers.webhook import WebhookNotifier, sign, verify_signature
+from ingest.errors import ConfigError
 from ingest.models import Alert
 from tests.support.samples import sample_alert
+from tests.support.webhook import verified, whsec
 
-SECRET = b"s3cret-for-tests"
+SECRET = whsec(b"s3cret-for-tests-of-the-webhook").encode()
 
 
 class Receiver:
@@ -38,7 +41,7 @@ class Receiver:
     async def handle(self, request: web.Request) -> web.Response:
         body = await request.read()
         self.content_types.add(request.content_type)
-        if not verify_signature(body, request.headers.get("X-Signature", ""), SECRET):
+        if not verified(Webhook(SECRET.decode()), body, request.headers):
             self.bad_signatures += 1
             return web.Response(status=401)
         alert = Alert.model_validate_json(body)
@@ -238,3 +241,71 @@ def test_signature_checks() -> None:
     assert not verify_signature(body, header, b"other")
     assert not verify_signature(body, header.removeprefix("sha256="), SECRET)
     assert not verify_signature(body, "sha256=é", SECRET)
+
+
+def test_every_attempt_carries_standard_webhooks_headers_and_the_deprecated_one() -> None:
+    hook = notifier("https://hooks.example.com/alerts")
+    body = ALERTS[0].model_dump_json().encode()
+    first, again = hook.headers(body), hook.headers(body)
+    assert verified(Webhook(SECRET.decode()), body, first)
+    # One message keeps its id across attempts; another message has another.
+    assert first["webhook-id"] == again["webhook-id"].strip()
+    assert hook.headers(ALERTS[1].model_dump_json().encode())["webhook-id"] != first["webhook-id"]
+    assert verify_signature(body, first["X-Signature"], SECRET)
+    assert not verified(Webhook(SECRET.decode()), body[:-1] + b" ", first)
+
+
+@pytest.mark.parametrize(
+    ("url", "secret", "message"),
+    [
+        ("https://hooks.example.com/a", "", "Setting OCC_WEBHOOK_SECRET is empty"),
+        ("https://hooks.example.com/a", "s3cret", "must be whsec_ followed by at least 24"),
+        ("https://hooks.example.com/a", whsec(b"short"), "must be whsec_ followed by at least"),
+        ("http://hooks.example.com/a", SECRET.decode(), "must be an https:// URL"),
+        ("http://10.0.0.8/a", SECRET.decode(), "must be an https:// URL"),
+        ("ftp://127.0.0.1/a", SECRET.decode(), "must be an https:// URL"),
+    ],
+)
+def test_a_webhook_without_a_secret_or_tls_is_refused_in_one_sentence(
+    url: str, secret: str, message: str
+) -> None:
+    with pytest.raises(ConfigError, match=message) as refused:
+        WebhookNotifier(url, SecretStr(secret))
+    assert str(refused.value).count(". ") == 0 and str(refused.value).endswith(".")
+    assert secret not in str(refused.value) or not secret
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:9/a", "http://localhost/a", "http://[::1]/a"])
+def test_plain_http_is_allowed_to_this_machine_only(url: str) -> None:
+    WebhookNotifier(url, SecretStr(SECRET.decode()))
+
+
+def test_redirects_are_not_followed(caplog: pytest.LogCaptureFixture) -> None:
+    """A 302 to another receiver is a refusal: the alert does not travel to the new place."""
+
+    async def scenario() -> tuple[Receiver, WebhookNotifier]:
+        target = Receiver()
+        target_url = await target.start()
+
+        async def redirect(request: web.Request) -> web.Response:
+            raise web.HTTPFound(target_url)
+
+        app = web.Application()
+        app.router.add_post("/hook", redirect)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = runner.addresses[0][1]
+        hook = notifier(f"http://127.0.0.1:{port}/hook", max_attempts=3)
+        await hook.start()
+        await hook.send(ALERTS[0])
+        await eventually(lambda: hook.queue.failed == 1)
+        await hook.stop()
+        await runner.cleanup()
+        await target.stop()
+        return target, hook
+
+    target, hook = asyncio.run(scenario())
+    assert target.attempts == Counter()
+    assert hook.queue.failed == 1

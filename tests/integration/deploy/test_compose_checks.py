@@ -54,20 +54,21 @@ def test_mosquitto_health_check_on_a_real_mosquitto(
     tmp_path: Path,
 ) -> None:
     """The check's command as compose runs it (`$$` is `$`), with the container paths
-    swapped for this broker's: 0 for the pipeline's login, not 0 for a wrong password."""
+    swapped for this broker's: 0 for a console's login, not 0 for a wrong password."""
     (cafile,) = _mosquitto_conf()["cafile"]
     shell = _services(compose)["mosquitto"]["healthcheck"]["test"][1].replace("$$", "$")
     secret = tmp_path / "occ_mqtt_url"
 
     def run(password: str) -> subprocess.CompletedProcess[str]:
-        secret.write_text(f"mqtts://pipeline:{password}@localhost:{broker.port}\n")
+        user = broker.usernames["control-room"]
+        secret.write_text(f"mqtts://{user}:{password}@localhost:{broker.port}\n")
         command = shell.replace("/run/secrets/occ_mqtt_url", str(secret))
         command = command.replace(cafile, str(broker.ca))
         return subprocess.run(
             ["sh", "-c", command], capture_output=True, text=True, timeout=30, check=False
         )
 
-    ok = run(broker.passwords["pipeline"])
+    ok = run(broker.passwords["control-room"])
     assert ok.returncode == 0, ok.stdout + ok.stderr
     wrong = run("not-the-password-at-all")
     assert wrong.returncode != 0

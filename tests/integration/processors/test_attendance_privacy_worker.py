@@ -16,6 +16,7 @@ in the compacted `occupancy.attendance`, and yesterday stays.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import time
@@ -24,13 +25,17 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+
 from ingest.models import Alert, DeadLetter
 from ingest.pseudonym import Pseudonyms
 from processors.attendance_rules import DailyRecord
-from tests.support.cli import occupancy
+from tests.support.influx import InfluxDb
 from tests.support.kafka import read_topics
 from tests.support.mqtt import Collector, publish
 from tests.support.pipeline import Pipeline, replay_clock
+from tests.support.cli import occupancy
 
 SAMPLE = Path(__file__).resolve().parents[3] / "deploy" / "sample"
 KEY = "privacy-worker-test-key-000000001"
@@ -78,10 +83,13 @@ def test_pseudonyms_leave_the_worker_and_old_days_are_tombstoned(
 ) -> None:
     clock = replay_clock()
     today = clock.start.date()
+    influx = InfluxDb(stack_env["OCC_INFLUX_URL"])
     pipeline = Pipeline(
         stack_env,
         tmp_path,
         clock,
+        OCC_INFLUX_BUCKET=influx.bucket,
+        OCC_METRICS_PIPELINE_S="1",
         OCC_ROSTER_FILE=str(SAMPLE / "roster.yaml"),
         OCC_PSEUDONYM_KEY=KEY,
         # Late taps of the last two weeks amend their days; no absentees are marked.
@@ -146,7 +154,7 @@ def test_pseudonyms_leave_the_worker_and_old_days_are_tombstoned(
         assert revealed.returncode == 0, revealed.stderr
         assert revealed.stdout.split("\t")[:2] == [SERVICE_DESK, SERVICE_DESK_NAME]
 
-        # The stranger: dead-lettered by pseudonym; the payload keeps the input.
+        # The stranger: dead-lettered by pseudonym; the payload keeps the input but the id.
         dead = f"{pipeline.topics}.deadletter"
 
         def stranger() -> list[DeadLetter]:
@@ -159,7 +167,8 @@ def test_pseudonyms_leave_the_worker_and_old_days_are_tombstoned(
         wait(lambda: bool(stranger()), "the unknown employee's dead letter")
         [letter] = stranger()
         assert names(STRANGER) in letter.detail and STRANGER not in letter.detail
-        assert json.loads(base64.b64decode(letter.payload_b64))["employee_id"] == STRANGER
+        kept = json.loads(base64.b64decode(letter.payload_b64))
+        assert kept["employee_id"] == names(STRANGER) and kept["event_id"] == "priv-3"
 
         # Both of Rahmat's days are closed and kept under a retention of 30 days.
         def closed(key: str) -> bool:
@@ -193,6 +202,86 @@ def test_pseudonyms_leave_the_worker_and_old_days_are_tombstoned(
         collector.close()
         statuses = pipeline.stop_all()
     assert all(code == 0 for code in statuses.values()), statuses
+    try:
+        assert_no_raw_id_outside_attendance(pipeline, tmp_path, influx)
+    finally:
+        influx.drop()
+
+
+# Where raw employee ids belong: the attendance tables (and their changelog), presence,
+# and the raw kiosk input.
+ATTENDANCE_TABLES = ("attendance", "presence", "checkin", "workers-attendance-days-changelog")
+
+
+def assert_no_raw_id_outside_attendance(pipeline: Pipeline, logs: Path, influx: InfluxDb) -> None:
+    """Every other topic of the pipeline read whole (dead letters, alerts, health-alerts
+    changelog, ...), every log, every InfluxDB point: no raw employee id anywhere."""
+    topics = [
+        t
+        for t in asyncio.run(_topics(pipeline.bootstrap))
+        if t.startswith(pipeline.topics)
+        and not any(
+            t in (f"{pipeline.topics}.{a}", f"{pipeline.topics}-{a}") for a in ATTENDANCE_TABLES
+        )
+    ]
+    assert f"{pipeline.topics}.deadletter" in topics
+    assert f"{pipeline.topics}-workers-health-alerts-changelog" in topics
+    found = []
+    for topic, records in read_topics(pipeline.bootstrap, topics).items():
+        for record in records:
+            for part in (record.key or b"", record.value or b""):
+                text = part + base64.b64decode(_payload(part))
+                found += [(topic, raw) for raw in RAW_IDS if raw.encode() in text]
+    for log in logs.glob("*.log"):
+        text = log.read_text(errors="replace")
+        found += [(log.name, raw) for raw in RAW_IDS if raw in text]
+    points = json.dumps(influx.query("SELECT * FROM /.*/"))
+    assert '"attendance' in points or '"pipeline' in points, "no metrics written"
+    found += [("influxdb", raw) for raw in RAW_IDS if raw in points]
+    assert found == []
+    # Deletions (tombstones of days, entries gone) leave the disk within a day.
+    carrying = [
+        f"{pipeline.topics}.attendance",
+        f"{pipeline.topics}.presence",
+        f"{pipeline.topics}-workers-health-alerts-changelog",
+        f"{pipeline.topics}-workers-attendance-days-changelog",
+    ]
+    lags = asyncio.run(_compaction_lags(pipeline.bootstrap, carrying))
+    assert lags == dict.fromkeys(carrying, str(24 * 3600 * 1000))
+
+
+def _payload(value: bytes) -> bytes:
+    """A dead letter's payload (base64 in its JSON), to search too; else nothing."""
+    try:
+        return str(json.loads(value).get("payload_b64", "")).encode()
+    except (ValueError, AttributeError):
+        return b""
+
+
+async def _compaction_lags(bootstrap: str, topics: list[str]) -> dict[str, str]:
+    """`max.compaction.lag.ms` of each topic as the broker has it."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        resources = [ConfigResource(ConfigResourceType.TOPIC, t) for t in topics]
+        lags = {}
+        for response in await admin.describe_configs(resources):
+            for _, _, _, name, entries in response.resources:
+                for entry in entries:
+                    if entry[0] == "max.compaction.lag.ms":
+                        lags[name] = entry[1]
+        return lags
+    finally:
+        await admin.close()
+
+
+async def _topics(bootstrap: str) -> list[str]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        return list(await admin.list_topics())
+    finally:
+        await admin.close()
 
 
 def test_a_lookback_past_the_retention_stops_the_worker_with_one_sentence(

@@ -29,14 +29,14 @@ from tests.support.kafka import record_counts
 from tests.support.mqtt import Collector, publish
 from tests.support.pipeline import Pipeline
 from tests.support.processes import Command
-from tests.support.webhook import WebhookReceiver
+from tests.support.webhook import WebhookReceiver, whsec
 
 BUILDING = "hq-jakarta"
 HYSTERESIS = 2  # people below a level before it is released (the default, 1, shows less)
 DWELL_S = 1.0  # how long a release must hold; alerts are re-checked every TICK_S
 TICK_S = 1.0
 QUIET_S = DWELL_S + TICK_S + 1  # long enough for a wrong release to show
-SECRET = b"scripted-day-webhook-secret"
+SECRET = whsec(b"scripted-day-webhook-secret")
 
 LOBBY_MAIN = "door-f1-lobby-main"
 LOBBY_EAST = "door-f1-lobby-east"
@@ -386,7 +386,7 @@ def test_a_scripted_day_gives_exactly_the_expected_alerts_and_counts(
         OCC_ALERT_FORECAST_HORIZON_S="0",
         OCC_SENSOR_OFFLINE_AFTER_S="3600",
         OCC_WEBHOOK_URL=receiver.url,
-        OCC_WEBHOOK_SECRET=SECRET.decode(),
+        OCC_WEBHOOK_SECRET=SECRET,
     )
     alerts_topic = f"{pipeline.prefix}/{BUILDING}/alerts"
     collector = Collector(

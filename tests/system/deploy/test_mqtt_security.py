@@ -47,8 +47,8 @@ STATE = f"{P}/{HQ}/f1-lobby/state"
 ALERTS = f"{P}/{HQ}/alerts"
 ACK = f"{P}/{HQ}/alerts/alert-1/ack"
 MAKASSAR_ALERTS = f"{P}/ro-makassar/alerts"
-# What the pipeline account subscribes to, as the bridge does.
-PIPELINE_READS = (f"{P}/+/+/door/+", f"{P}/+/kiosk/+", f"{P}/+/alerts/+/ack")
+# What the bridge account subscribes to, as the bridge does.
+BRIDGE_READS = (f"{P}/+/+/door/+", f"{P}/+/kiosk/+", f"{P}/+/alerts/+/ack")
 HQ_CONSOLE_READS = (f"{P}/{HQ}/+/state", ALERTS, f"{P}/{HQ}/summary", f"{P}/{HQ}/presence")
 
 # Each account: `occupancy devices add` arguments.
@@ -57,7 +57,8 @@ ACCOUNTS = {
     "sensor": ("sensor", "door-f1-lobby-main", "--building", HQ),
     "console": ("console", "sec-desk", "--building", HQ),
     "control-room": ("console", "control-room"),
-    "pipeline": ("pipeline", "pipeline"),
+    "bridge": ("bridge", "occupancy-bridge"),
+    "worker": ("worker", "worker-1"),
 }
 
 Message = tuple[str, bytes]
@@ -290,6 +291,9 @@ class Client:
         info.wait_for_publish(10)
         assert info.is_published()
 
+    def connected(self) -> bool:
+        return bool(self._client.is_connected())
+
     def messages(self) -> list[Message]:
         with self._lock:
             return list(self._messages)
@@ -362,24 +366,25 @@ def test_a_kiosk_publishes_to_its_own_topic_and_nowhere_else(broker: Broker) -> 
         f"{P}/{HQ}/summary",
     ]
     with (
-        broker.client("pipeline") as pipeline,
+        broker.client("bridge") as bridge,
+        broker.client("worker") as worker,
         broker.client("console") as console,
         broker.client("kiosk") as kiosk,
     ):
-        pipeline.subscribe(*PIPELINE_READS)
+        bridge.subscribe(*BRIDGE_READS)
         console.subscribe(*HQ_CONSOLE_READS)
         for topic in forged:
             kiosk.publish(topic, b"forged")
         kiosk.publish(KIOSK, b"fence")
-        pipeline.wait_for(received_all((KIOSK, b"fence")))
-        pipeline.publish(STATE, b"fence")
-        pipeline.publish(ALERTS, b"fence")
+        bridge.wait_for(received_all((KIOSK, b"fence")))
+        worker.publish(STATE, b"fence")
+        worker.publish(ALERTS, b"fence")
         console.wait_for(received_all((STATE, b"fence"), (ALERTS, b"fence")))
         # The kiosk reads nothing either: not even alerts.
         kiosk.subscribe(ALERTS, STATE)
-        pipeline.publish(ALERTS, b"second")
+        worker.publish(ALERTS, b"second")
         console.wait_for(received_all((ALERTS, b"second")))
-        assert pipeline.messages() == [(KIOSK, b"fence")]
+        assert bridge.messages() == [(KIOSK, b"fence")]
         assert console.messages() == [(STATE, b"fence"), (ALERTS, b"fence"), (ALERTS, b"second")]
         assert kiosk.messages() == []
 
@@ -393,29 +398,31 @@ def test_a_sensor_publishes_to_its_own_door_topic_and_nowhere_else(broker: Broke
         ALERTS,
     ]
     with (
-        broker.client("pipeline") as pipeline,
+        broker.client("bridge") as bridge,
+        broker.client("worker") as worker,
         broker.client("console") as console,
         broker.client("sensor") as sensor,
     ):
-        pipeline.subscribe(*PIPELINE_READS)
+        bridge.subscribe(*BRIDGE_READS)
         console.subscribe(*HQ_CONSOLE_READS)
         for topic in forged:
             sensor.publish(topic, b"forged")
         sensor.publish(SENSOR, b"fence")
-        pipeline.wait_for(received_all((SENSOR, b"fence")))
-        pipeline.publish(STATE, b"fence")
+        bridge.wait_for(received_all((SENSOR, b"fence")))
+        worker.publish(STATE, b"fence")
         console.wait_for(received_all((STATE, b"fence")))
-        assert pipeline.messages() == [(SENSOR, b"fence")]
+        assert bridge.messages() == [(SENSOR, b"fence")]
         assert console.messages() == [(STATE, b"fence")]
 
 
 def test_a_console_reads_its_building_and_acks_alerts_but_writes_no_state(broker: Broker) -> None:
     with (
-        broker.client("pipeline") as pipeline,
+        broker.client("bridge") as bridge,
+        broker.client("worker") as worker,
         broker.client("console") as console,
         broker.client("control-room") as control_room,
     ):
-        pipeline.subscribe(*PIPELINE_READS)
+        bridge.subscribe(*BRIDGE_READS)
         console.subscribe(*HQ_CONSOLE_READS)
         console.subscribe(MAKASSAR_ALERTS)  # not its building: never delivered
         control_room.subscribe(f"{P}/+/alerts")
@@ -425,9 +432,9 @@ def test_a_console_reads_its_building_and_acks_alerts_but_writes_no_state(broker
             (f"{P}/{HQ}/summary", b"summary"),
             (f"{P}/{HQ}/presence", b"presence"),
         ]
-        pipeline.publish(MAKASSAR_ALERTS, b"makassar")
+        worker.publish(MAKASSAR_ALERTS, b"makassar")
         for topic, payload in published:
-            pipeline.publish(topic, payload)
+            worker.publish(topic, payload)
         console.wait_for(received_all(*published))
         control_room.wait_for(received_all((MAKASSAR_ALERTS, b"makassar"), (ALERTS, b"alert")))
 
@@ -435,10 +442,10 @@ def test_a_console_reads_its_building_and_acks_alerts_but_writes_no_state(broker
             console.publish(topic, b"forged")
         ack = json.dumps({"by": "sec-desk"}).encode()
         console.publish(ACK, ack)
-        pipeline.wait_for(received_all((ACK, ack)))
-        pipeline.publish(STATE, b"fence")
+        bridge.wait_for(received_all((ACK, ack)))
+        worker.publish(STATE, b"fence")
         console.wait_for(received_all((STATE, b"fence")))
-        assert pipeline.messages() == [(ACK, ack)]
+        assert bridge.messages() == [(ACK, ack)]
         assert console.messages() == [*published, (STATE, b"fence")]
         assert control_room.messages() == [(MAKASSAR_ALERTS, b"makassar"), (ALERTS, b"alert")]
 
@@ -450,10 +457,10 @@ def test_devices_added_and_removed_take_effect_on_sighup(broker: Broker) -> None
     broker.reload()
     _wait_for_connack(broker, login, "Success")
     own = f"{P}/{HQ}/kiosk/kiosk-east"
-    with broker.client("pipeline") as pipeline, Client(broker, *login) as kiosk:
-        pipeline.subscribe(*PIPELINE_READS)
+    with broker.client("bridge") as bridge, Client(broker, *login) as kiosk:
+        bridge.subscribe(*BRIDGE_READS)
         kiosk.publish(own, b"hello")
-        pipeline.wait_for(received_all((own, b"hello")))
+        bridge.wait_for(received_all((own, b"hello")))
 
     out = broker.devices("remove", "kiosk", "kiosk-east", "--building", HQ)
     assert "removed" in out
@@ -472,30 +479,25 @@ def _wait_for_connack(broker: Broker, login: tuple[str, str], reason: str) -> No
 # --- the pipeline itself over mqtts:// -----------------------------------------------------
 
 
-def test_bridge_and_worker_run_over_mqtts_with_the_pipeline_login(
+def test_bridge_and_worker_run_over_mqtts_each_with_its_own_login(
     broker: Broker, stack_env: dict[str, str], tmp_path: Path
 ) -> None:
     """The real bridge and worker against this Mosquitto (Kafka from the session stack): a
     kiosk's tap reaches Kafka, a door count comes back as a room state on MQTT."""
-    password = broker.passwords["pipeline"]
-    url = f"mqtts://{broker.usernames['pipeline']}:{password}@localhost:{broker.port}"
+    bridge_url, worker_url = (
+        f"mqtts://{broker.usernames[name]}:{broker.passwords[name]}@localhost:{broker.port}"
+        for name in ("bridge", "worker")
+    )
     pipeline = Pipeline(
         stack_env,
         tmp_path,
-        OCC_MQTT_URL=url,
         OCC_MQTT_CA_FILE=str(broker.ca),
         OCC_MQTT_PREFIX=P,  # the ACL's prefix; Kafka topics stay this test's own
     )
     checkin = f"{pipeline.topics}.checkin"
     # The bridge's persistent session exists before the first tap, as after its first start.
-    with Client(
-        broker,
-        broker.usernames["pipeline"],
-        password,
-        client_id=pipeline.env["OCC_BRIDGE_CLIENT_ID"],
-        clean_session=False,
-    ) as session:
-        session.subscribe(*PIPELINE_READS)
+    with broker.client("bridge", clean_session=False) as session:
+        session.subscribe(*BRIDGE_READS)
     event_id = f"tap-{pipeline.tag}"
     now = pipeline.now().isoformat()
     tap = {"event_id": event_id, "ts": now, "employee_id": "E0001", "action": "check_in"}
@@ -506,14 +508,14 @@ def test_bridge_and_worker_run_over_mqtts_with_the_pipeline_login(
             broker.client("kiosk") as kiosk,
             broker.client("sensor") as sensor,
         ):
-            pipeline.bridge()
+            pipeline.bridge(OCC_MQTT_URL=bridge_url)
             kiosk.publish(KIOSK, json.dumps(tap).encode())
             counts = wait_for_counts(pipeline.bootstrap, [checkin], lambda c: c[checkin] > 0, 60)
             assert counts[checkin] == 1
             (record,) = read_topics(pipeline.bootstrap, [checkin])[checkin]
             assert CheckinRecord.model_validate_json(record.value).event_id == event_id
 
-            pipeline.worker()
+            pipeline.worker(OCC_MQTT_URL=worker_url)
             console.subscribe(STATE)
             sensor.publish(SENSOR, json.dumps(door).encode())
             console.wait_for(lambda messages: 2 in counts_in(messages), timeout=60)
@@ -523,18 +525,72 @@ def test_bridge_and_worker_run_over_mqtts_with_the_pipeline_login(
     logs = list(tmp_path.glob("*.log"))
     assert {log.name.split("-")[0] for log in logs} == {"bridge", "worker"}
     for log in logs:
-        assert password not in log.read_text(errors="replace"), log.name
+        text = log.read_text(errors="replace")
+        assert broker.passwords["bridge"] not in text, log.name
+        assert broker.passwords["worker"] not in text, log.name
 
 
 def counts_in(messages: list[Message]) -> list[int]:
     return [RoomState.model_validate_json(payload).count for topic, payload in messages]
 
 
-def test_the_web_board_acknowledges_with_the_pipeline_login(broker: Broker) -> None:
-    # The board in a worker publishes the ack as a console would; the workers read it.
-    with broker.client("pipeline") as board, broker.client("pipeline") as worker:
-        worker.subscribe(*PIPELINE_READS)
+def test_the_web_board_acknowledges_with_the_worker_login(broker: Broker) -> None:
+    # The board in a worker publishes the ack as a console would; the bridge carries it on.
+    with broker.client("worker") as board, broker.client("bridge") as bridge:
+        bridge.subscribe(*BRIDGE_READS)
         ack = json.dumps({"by": "board"}).encode()
         board.publish(ACK, ack)
-        worker.wait_for(received_all((ACK, ack)))
-        assert worker.messages() == [(ACK, ack)]
+        bridge.wait_for(received_all((ACK, ack)))
+        assert bridge.messages() == [(ACK, ack)]
+
+
+# --- one device cannot stop the building -----------------------------------------------------
+
+
+def test_a_device_login_cannot_take_the_bridges_session(broker: Broker) -> None:
+    """A door sensor's login asking for the bridge's client id gets its own (its user name):
+    the bridge stays connected, and its persistent session keeps every message queued while
+    it was away, none lost."""
+    bridge_id = broker.usernames["bridge"]
+    with broker.client("bridge", clean_session=False) as bridge:
+        bridge.subscribe(KIOSK)
+    with broker.client("kiosk") as kiosk:
+        for n in range(50):  # queued for the bridge's session while it is away
+            kiosk.publish(KIOSK, b"away-%d" % n)
+        intruder = broker.client("sensor", client_id=bridge_id, clean_session=True)
+        assert intruder.reason == "Success"  # connected, under its own user name as id
+        intruder.close()
+        bridge = broker.client("bridge", clean_session=False)
+        try:
+            # Another takeover attempt while the bridge is connected: it stays connected.
+            intruder = broker.client("sensor", client_id=bridge_id, clean_session=True)
+            intruder.close()
+            for n in range(50):
+                kiosk.publish(KIOSK, b"live-%d" % n)
+            expected = [(KIOSK, b"away-%d" % n) for n in range(50)]
+            expected += [(KIOSK, b"live-%d" % n) for n in range(50)]
+            bridge.wait_for(lambda messages: len(messages) >= len(expected))
+            assert bridge.messages() == expected
+            assert bridge.connected()
+        finally:
+            bridge.close()
+    log = broker.log()
+    assert f"as {broker.usernames['sensor']} " in log  # the id it got
+    # Mosquitto names a session it hands over ("already connected, closing old connection").
+    assert "already connected" not in log, log
+
+
+def test_the_broker_refuses_a_64_kib_publish(broker: Broker) -> None:
+    """`max_packet_size` cuts a too-big packet at the broker: the sender is disconnected and
+    nothing reaches the bridge; a 4 KiB payload still goes through."""
+    with broker.client("bridge") as bridge, broker.client("kiosk") as kiosk:
+        bridge.subscribe(KIOSK)
+        with pytest.raises(AssertionError):
+            kiosk.publish(KIOSK, b"x" * 65536)
+        assert not kiosk.connected()
+    assert f"{broker.usernames['kiosk']} disconnected due to oversize packet" in broker.log()
+    with broker.client("bridge") as bridge, broker.client("kiosk") as kiosk:
+        bridge.subscribe(KIOSK)
+        kiosk.publish(KIOSK, b"y" * 4096)
+        bridge.wait_for(received_all((KIOSK, b"y" * 4096)))
+    assert bridge.messages() == [(KIOSK, b"y" * 4096)]

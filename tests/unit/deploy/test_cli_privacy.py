@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from ingest.audit import AuditRecord
 from ingest.pseudonym import Pseudonyms
+from tests.support.kafka import read_topics
 from tests.conftest import SAMPLE_SITE
 from tests.support.cli import occupancy
 
@@ -34,21 +37,18 @@ def test_pseudonym_prints_what_the_workers_write() -> None:
     assert GROUP_A not in result.stdout and KEY not in result.stdout + result.stderr
 
 
-def test_reveal_finds_the_employee_of_the_roster_and_logs_who_asked() -> None:
-    pseudonym = Pseudonyms(KEY.encode())(GROUP_A)
-    result = occupancy("roster", "reveal", pseudonym, "--by", "guard-1", env=ENV)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout == f"{GROUP_A}\tRahmat Saputra\tsetjen\tA\thq-jakarta\n"
-    assert f"event=pseudonym_revealed pseudonym={pseudonym} by=guard-1" in result.stderr
-    assert GROUP_A not in result.stderr and "Rahmat" not in result.stderr
+def kafka(stack_env: dict[str, str]) -> dict[str, str]:
+    """The session stack's Kafka, under topics of this test's own."""
+    return {
+        "OCC_KAFKA_BOOTSTRAP": stack_env["OCC_KAFKA_BOOTSTRAP"],
+        "OCC_KAFKA_TOPIC_PREFIX": f"t{uuid.uuid4().hex[:8]}",
+    }
 
 
-def test_reveal_takes_the_files_as_options() -> None:
-    pseudonym = Pseudonyms(KEY.encode())(GROUP_A)
-    args = ["--roster", str(SAMPLE_ROSTER), "--site", str(SAMPLE_SITE)]
-    result = occupancy("roster", "reveal", pseudonym, *args, env={"OCC_PSEUDONYM_KEY": KEY})
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith(GROUP_A + "\t")
+def audit_trail(env: dict[str, str]) -> list[AuditRecord]:
+    topic = f"{env['OCC_KAFKA_TOPIC_PREFIX']}.audit"
+    records = read_topics(env["OCC_KAFKA_BOOTSTRAP"], [topic])[topic]
+    return [AuditRecord.model_validate_json(r.value) for r in records]
 
 
 @pytest.mark.parametrize(

@@ -21,20 +21,23 @@ import yaml
 
 from deploy.cli import main
 from deploy.grafana import dashboards as dash
+from deploy.kafka_acls import ACCOUNTS
 from deploy.worker import worker_client_id
 from ingest.settings import Settings, load_settings
-from ingest.topics import Wildcards
+from ingest.topics import AlertsTopic
 from tests.system.deploy.test_mqtt_security import CONF, Broker, broker  # noqa: F401 - a fixture
 
 DEPLOY = Path(__file__).resolve().parents[3] / "deploy"
 COMPOSE = DEPLOY / "docker-compose.yml"
 REPO = DEPLOY.parent
-PIPELINE = ("bridge", "worker")
+PIPELINE = ("bridge", "worker-1", "worker-2")
+WORKERS = ("worker-1", "worker-2")
 # What the operator makes on the production host; in the repository only a README says how.
 OPERATOR_FOLDERS = {
     DEPLOY / "secrets",
     DEPLOY / "mosquitto" / "auth",
     DEPLOY / "mosquitto" / "certs",
+    DEPLOY / "kafka" / "certs",
 }
 
 
@@ -108,14 +111,13 @@ def _operator_file(path: Path) -> bool:
 
 def test_the_stack_has_every_service(compose: dict[str, Any]) -> None:
     services = _services(compose)
-    expected = {"mosquitto", "kafka", "influxdb", "influxdb-dbrp", "grafana", "bridge", "worker"}
+    expected = {"mosquitto", "kafka", "influxdb", "influxdb-dbrp", "grafana", *PIPELINE}
     assert expected <= set(services)
     assert set(_long_running(compose)) == expected - {"influxdb-dbrp"}
     assert services["kafka"]["image"].startswith("apache/kafka:")
     assert services["kafka"]["environment"]["KAFKA_PROCESS_ROLES"] == "broker,controller"
     assert services["influxdb"]["image"].startswith("influxdb:2")
     assert services["mosquitto"]["image"].startswith("eclipse-mosquitto:2")
-    assert services["worker"]["deploy"]["replicas"] == 2
     # `occupancy devices` on demand, never started by `up`.
     assert services["admin"]["profiles"] == ["admin"]
 
@@ -125,11 +127,11 @@ def test_the_ports_the_code_and_the_readme_expect(compose: dict[str, Any]) -> No
     published = {name: s.get("ports", []) for name, s in services.items() if s.get("ports")}
     assert published == {
         "mosquitto": ["8883:8883"],  # TLS only: no 1883
-        "influxdb": ["8086:8086"],
         "grafana": ["3000:3000"],
-        "worker": ["127.0.0.1::8080"],  # the board has no login: loopback only
+        "worker-1": ["127.0.0.1::8080"],  # the board has no login: loopback only
+        "worker-2": ["127.0.0.1::8080"],
     }
-    assert _env(services["worker"])["OCC_BOARD_HOST"] == "0.0.0.0"
+    assert _env(services["worker-1"])["OCC_BOARD_HOST"] == "0.0.0.0"
     assert Settings.model_fields["board_port"].default == 8080
 
 
@@ -202,33 +204,62 @@ def test_the_admin_service_writes_the_files_mosquitto_reads(compose: dict[str, A
     assert "devices" in main.commands
 
 
-def test_the_pipeline_logs_in_to_mosquitto_with_a_secret_file(compose: dict[str, Any]) -> None:
+def test_each_pipeline_process_logs_in_to_mosquitto_with_its_own_secret_file(
+    compose: dict[str, Any],
+) -> None:
+    """Mosquitto makes a login's user name its client id: two processes sharing a login would
+    knock each other off, so the bridge, each worker and the health check have one each."""
     services = _services(compose)
     secrets = list(compose["secrets"])
     for secret in secrets:
-        assert secret.removeprefix("occ_") in Settings.model_fields, f"{secret}: no setting"
         assert compose["secrets"][secret]["file"] == f"./secrets/{secret}"
-    assert secrets == ["occ_mqtt_url", "occ_pseudonym_key"]
+    assert secrets == [
+        "occ_mqtt_url_bridge",
+        "occ_mqtt_url_worker_1",
+        "occ_mqtt_url_worker_2",
+        "occ_mqtt_url_health",
+        *(f"occ_kafka_password_{user}" for user in ("admin", *ACCOUNTS)),
+        "occ_pseudonym_key",
+    ]
+    logins = []
     for name in PIPELINE:
         service = services[name]
         env = _env(service)
-        assert service["secrets"] == secrets
-        assert not {s.upper() for s in secrets} & set(env), "the environment would win"
+        mounted = {
+            (s, s) if isinstance(s, str) else (s["source"], s["target"]) for s in service["secrets"]
+        }
+        (login,) = [source for source, target in mounted if target == "occ_mqtt_url"]
+        logins.append(login)
+        assert login == f"occ_mqtt_url_{name.replace('-', '_')}"
+        assert {target for _, target in mounted} == {
+            "occ_mqtt_url",
+            "occ_kafka_sasl_password",
+            "occ_pseudonym_key",
+        }
+        (kafka_login,) = [s for s, target in mounted if target == "occ_kafka_sasl_password"]
+        assert kafka_login == f"occ_kafka_password_{env['OCC_KAFKA_SASL_USERNAME']}"
+        for _, target in mounted:
+            assert target.removeprefix("occ_") in Settings.model_fields, f"{target}: no setting"
+            assert target.upper() not in env, "the environment would win"
         assert env["OCC_SECRETS_DIR"] == "/run/secrets"
         # The environment wins over a secret file: it must not set the URL.
         assert "OCC_MQTT_URL" not in env
-        # The CA the pipeline trusts is the one Mosquitto serves with.
-        (config,) = service["configs"]
-        assert env["OCC_MQTT_CA_FILE"] == config["target"]
-        ca = (DEPLOY / compose["configs"][config["source"]]["file"]).resolve()
+        # The CAs the pipeline trusts are the ones Mosquitto and Kafka serve with.
+        configs = {c["target"]: c["source"] for c in service["configs"]}
+        mqtt_ca = (DEPLOY / compose["configs"][configs[env["OCC_MQTT_CA_FILE"]]]["file"]).resolve()
         (cafile,) = _mosquitto_conf()["cafile"]
-        assert ca == _host_path(services["mosquitto"], cafile)
+        assert mqtt_ca == _host_path(services["mosquitto"], cafile)
+        kafka_ca = compose["configs"][configs[env["OCC_KAFKA_SSL_CA_FILE"]]]["file"]
+        truststore = services["kafka"]["environment"]["KAFKA_SSL_TRUSTSTORE_LOCATION"]
+        assert (DEPLOY / kafka_ca).resolve() == _host_path(services["kafka"], truststore)
+    assert len(set(logins)) == len(PIPELINE)
+    assert _mosquitto_conf()["use_username_as_clientid"] == ["true"]
     # What the docs tell the operator to write in it: TLS to the service, on its listener.
-    documented = "mqtts://pipeline:<password>@mosquitto:8883"
+    documented = "mqtts://<user name>:<password>@mosquitto:8883"
     assert documented in COMPOSE.read_text(encoding="utf-8")
     assert documented in (DEPLOY / "secrets" / "README.md").read_text(encoding="utf-8")
     assert "8883:8883" in services["mosquitto"]["ports"]
-    load_settings(mqtt_url=documented.replace("<password>", "p"), mqtt_ca_file="/x/ca.crt")
+    load_settings(mqtt_url="mqtts://worker-1:p@mosquitto:8883", mqtt_ca_file="/x/ca.crt")
 
 
 def test_no_secret_is_written_in_the_file(compose: dict[str, Any]) -> None:
@@ -279,16 +310,16 @@ def test_the_pipeline_health_check_is_a_real_occupancy_command(compose: dict[str
             assert service["depends_on"][dependency]["condition"] == "service_healthy", name
 
 
-def test_mosquitto_health_check_logs_in_as_the_pipeline(compose: dict[str, Any]) -> None:
+def test_mosquitto_health_check_logs_in_with_its_own_login(compose: dict[str, Any]) -> None:
     mosquitto = _services(compose)["mosquitto"]
     kind, shell = mosquitto["healthcheck"]["test"]
     assert kind == "CMD-SHELL"
-    assert mosquitto["secrets"] == ["occ_mqtt_url"]
+    assert mosquitto["secrets"] == [{"source": "occ_mqtt_url_health", "target": "occ_mqtt_url"}]
     assert "/run/secrets/occ_mqtt_url" in shell
     (cafile,) = _mosquitto_conf()["cafile"]
     assert f"--cafile {cafile}" in shell
-    # It subscribes to what the bridge reads, which the pipeline's ACL grants.
-    assert f'/{Wildcards("occupancy").acks}"' in shell
+    # It subscribes to what a console of every building reads.
+    assert f'/{AlertsTopic("+").format("occupancy")}"' in shell
 
 
 def test_grafana_starts_with_the_datasource_and_every_dashboard(compose: dict[str, Any]) -> None:
@@ -312,7 +343,9 @@ def test_grafana_starts_with_the_datasource_and_every_dashboard(compose: dict[st
     used = set(re.findall(r"\$\{(\w+)\}", "\n".join(_uncommented(datasource))))
     env = _env(grafana)
     assert used == {"INFLUX_URL", "INFLUX_DB", "INFLUX_TOKEN"}
-    assert used <= set(env)
+    # The token: the read-only one the influxdb-dbrp job made, read at start.
+    assert used - {"INFLUX_TOKEN"} <= set(env) and "INFLUX_TOKEN" not in env
+    assert 'INFLUX_TOKEN="$$(cat /run/occupancy-influx/grafana)"' in grafana["entrypoint"][2]
     assert env["INFLUX_URL"] == "http://influxdb:8086"
     (ds,) = yaml.safe_load(datasource)["datasources"]
     assert ds["uid"] == dash.DATASOURCE_UID
@@ -327,7 +360,7 @@ def test_the_dbrp_mapping_is_the_database_grafana_reads(compose: dict[str, Any])
     assert f"bucket list --name {bucket}" in script
     assert _env(services["bridge"])["OCC_INFLUX_BUCKET"] == bucket
     # Grafana and the pipeline start only once the mapping is there.
-    for name in ("grafana", "bridge", "worker"):
+    for name in ("grafana", *PIPELINE):
         condition = services[name]["depends_on"]["influxdb-dbrp"]["condition"]
         assert condition == "service_completed_successfully", name
 
@@ -360,8 +393,12 @@ def test_the_pipeline_services_use_real_settings_and_commands(compose: dict[str,
         env = _env(service)
         inside = Path(env["OCC_ROSTER_FILE"])
         assert _binds(service)[str(inside.parent)].joinpath(inside.name).is_file(), name
-        # Secrets come from the environment (deploy/.env), never from this file.
-        assert env["OCC_INFLUX_TOKEN"].startswith("${OCC_INFLUX_TOKEN:?")
+        # The InfluxDB token: the write-only one the influxdb-dbrp job made, read at start.
+        assert "OCC_INFLUX_TOKEN" not in env
+        assert (
+            'OCC_INFLUX_TOKEN="$$(cat /run/occupancy-influx/pipeline)"'
+            in (service["entrypoint"][2])
+        )
     # Every OCC_ variable anywhere in the file is a setting (or the secrets folder's).
     every = set(re.findall(r"\bOCC_[A-Z0-9_]+\b", "\n".join(_uncommented(COMPOSE.read_text()))))
     assert every - settings == {"OCC_SECRETS_DIR"}
@@ -369,13 +406,19 @@ def test_the_pipeline_services_use_real_settings_and_commands(compose: dict[str,
 
 def test_the_addresses_the_services_share_agree(compose: dict[str, Any]) -> None:
     services = _services(compose)
-    env = _env(services["worker"])
+    env = _env(services["worker-1"])
     assert env["OCC_KAFKA_BOOTSTRAP"] in services["kafka"]["environment"][
         "KAFKA_ADVERTISED_LISTENERS"
     ].replace("PLAINTEXT://", "")
     assert env["OCC_INFLUX_URL"] == _env(services["grafana"])["INFLUX_URL"]
     assert env["OCC_INFLUX_ORG"] == services["influxdb"]["environment"]["DOCKER_INFLUXDB_INIT_ORG"]
-    assert _env(services["bridge"]) == env, "the bridge and the workers share their settings"
+    for name in PIPELINE:
+        # The bridge and the workers share their settings but their Kafka login.
+        login = "OCC_KAFKA_SASL_USERNAME"
+        assert {k: v for k, v in _env(services[name]).items() if k != login} == {
+            k: v for k, v in env.items() if k != login
+        }
+        assert _env(services[name])[login] == ("bridge" if name == "bridge" else "worker")
 
 
 def test_worker_replicas_get_mqtt_client_ids_of_their_own(
@@ -453,3 +496,45 @@ def _code(markdown: str) -> list[str]:
 
 def _uncommented(text: str) -> list[str]:
     return [line.split("#", 1)[0] for line in text.splitlines()]
+
+
+def test_kafka_takes_only_scram_logins_over_tls_and_grants_by_acl(
+    compose: dict[str, Any],
+) -> None:
+    services = _services(compose)
+    kafka = services["kafka"]["environment"]
+    advertised = kafka["KAFKA_ADVERTISED_LISTENERS"]
+    assert advertised == "SASL_SSL://kafka:9092"  # no PLAINTEXT listener for clients
+    # The controller listener (PLAINTEXT, KRaft's own) on the container's loopback only.
+    assert "CONTROLLER://localhost:9093" in kafka["KAFKA_LISTENERS"]
+    assert "ports" not in services["kafka"]
+    assert kafka["KAFKA_AUTHORIZER_CLASS_NAME"].endswith("StandardAuthorizer")
+    assert kafka["KAFKA_ALLOW_EVERYONE_IF_NO_ACL_FOUND"] == "false"
+    assert kafka["KAFKA_SASL_ENABLED_MECHANISMS"] == "SCRAM-SHA-512"
+    # Every account of deploy/kafka_acls.py gets its SCRAM login, then `occupancy kafka setup`.
+    script = "\n".join(services["kafka-users"]["command"])
+    assert f"for user in admin {' '.join(ACCOUNTS)}; do" in script
+    assert services["kafka-users"]["network_mode"] == "service:kafka"
+    assert services["kafka-setup"]["command"] == ["kafka", "setup"]
+    assert "setup" in main.commands["kafka"].commands  # type: ignore[attr-defined]
+    assert _env(services["kafka-setup"])["OCC_KAFKA_SASL_USERNAME"] == "admin"
+    for name in PIPELINE:
+        assert _env(services[name])["OCC_KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL"
+        condition = services[name]["depends_on"]["kafka-setup"]["condition"]
+        assert condition == "service_completed_successfully"
+
+
+def test_influxdb_is_not_published_and_only_its_setup_job_has_the_admin_token(
+    compose: dict[str, Any],
+) -> None:
+    services = _services(compose)
+    assert "ports" not in services["influxdb"]
+    holders = {
+        name
+        for name, service in services.items()
+        if any("${OCC_INFLUX_TOKEN" in str(v) for v in _env(service).values())
+    }
+    assert holders == {"influxdb", "influxdb-dbrp"}  # it sets the token at first start
+    script = "\n".join(services["influxdb-dbrp"]["command"])
+    assert "influx auth create --write-bucket" in script and "> /tokens/pipeline" in script
+    assert "influx auth create --read-bucket" in script and "> /tokens/grafana" in script

@@ -87,17 +87,17 @@ def test_a_password_from_a_file_is_used_and_never_shown(
 ) -> None:
     secret = tmp_path / "secret"
     secret.write_text("correct-horse-battery-staple\n")
-    result = devices("add", "pipeline", "pipeline", "--password-file", str(secret))
+    result = devices("add", "bridge", "occupancy-bridge", "--password-file", str(secret))
     assert result.exit_code == 0, result.output
     assert "correct-horse-battery-staple" not in result.output
     assert not re.search("^password", result.stdout, re.MULTILINE)
-    assert verifies("correct-horse-battery-staple", logins(files)["pipeline"])
+    assert verifies("correct-horse-battery-staple", logins(files)["occupancy-bridge"])
 
     secret.write_text("too-short\n")
-    short = devices("add", "pipeline", "pipeline", "--password-file", str(secret))
+    short = devices("add", "bridge", "occupancy-bridge", "--password-file", str(secret))
     assert short.exit_code == 2
     assert "shorter than 16 characters" in short.stderr
-    assert verifies("correct-horse-battery-staple", logins(files)["pipeline"])
+    assert verifies("correct-horse-battery-staple", logins(files)["occupancy-bridge"])
 
 
 def test_a_sensor_moved_to_another_room_keeps_one_login(
@@ -134,7 +134,7 @@ def test_roles_get_a_user_block_and_hand_written_rules_stay(
         "topic read $SYS/#\n"
     )
     shown_password(devices("add", "console", "sec-desk", "--building", "hq-jakarta"))
-    shown_password(devices("add", "pipeline", "pipeline"))
+    shown_password(devices("add", "bridge", "occupancy-bridge"))
     shown_password(devices("add", "console", "sec-desk"))  # now for every building
     text = acl.read_text()
     assert "# an old header" not in text
@@ -146,14 +146,14 @@ def test_roles_get_a_user_block_and_hand_written_rules_stay(
         text
     )
     assert "occupancy/hq-jakarta/" not in text
-    assert "user pipeline\ntopic read occupancy/+/+/door/+\n" in text
+    assert "user occupancy-bridge\ntopic read occupancy/+/+/door/+\n" in text
     # The auditor's lines stay above the next user line, so they stay the auditor's.
     assert text.index("topic read $SYS/#") < text.index("user sec-desk")
 
     removed = devices("remove", "console", "sec-desk")
     assert removed.exit_code == 0, removed.output
     assert "sec-desk" not in acl.read_text()
-    assert list(logins(files)) == ["pipeline"]
+    assert list(logins(files)) == ["occupancy-bridge"]
 
 
 def test_remove_works_for_a_device_gone_from_the_site_file(
@@ -186,16 +186,17 @@ def test_remove_works_for_a_device_gone_from_the_site_file(
             {},
             "Building 'hq-bandung' is not in the site file (OCC_SITE_FILE).",
         ),
-        (("pipeline", "pipeline", "--building", "hq-jakarta"), {}, "serves every building"),
+        (("bridge", "occupancy-bridge", "--building", "hq-jakarta"), {}, "serves every building"),
+        (("worker", "worker-1", "--room", "f1-lobby"), {}, "serves every building"),
         (("console", "sec/desk"), {}, "is not an identifier"),
-        (("pipeline", "pipeline"), {"OCC_MQTT_ACL_FILE": None}, "OCC_MQTT_ACL_FILE is not set"),
+        (("worker", "worker-1"), {"OCC_MQTT_ACL_FILE": None}, "OCC_MQTT_ACL_FILE is not set"),
         (
             ("kiosk", "kiosk-main", "--building", "hq-jakarta"),
             {"OCC_SITE_FILE": None},
             "OCC_SITE_FILE is not set",
         ),
         (
-            ("pipeline", "pipeline"),
+            ("bridge", "occupancy-bridge"),
             {"OCC_MQTT_PASSWORD_FILE": "/nonexistent/passwd"},
             "names /nonexistent/passwd, whose folder does not exist",
         ),
@@ -225,7 +226,8 @@ def test_the_acl_example_is_what_the_command_writes(
         ("sensor", "door-f1-lobby-main", "--building", "hq-jakarta"),
         ("console", "sec-desk", "--building", "hq-jakarta"),
         ("console", "control-room"),
-        ("pipeline", "pipeline"),
+        ("bridge", "occupancy-bridge"),
+        ("worker", "worker-1"),
     ):
         shown_password(devices("add", *args))
     example = REPO / "deploy" / "mosquitto" / "acl.example"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
 import pytest
@@ -11,7 +12,7 @@ from pydantic import SecretStr
 
 from ingest import pseudonym
 from ingest.errors import ConfigError
-from ingest.pseudonym import Pseudonyms, is_pseudonym
+from ingest.pseudonym import Pseudonyms, is_pseudonym, without_employee_id
 from ingest.settings import Settings
 
 # The contract's identifiers; six characters and more, as a shorter id (say "7") may well
@@ -89,3 +90,24 @@ def test_a_missing_or_short_key_is_one_sentence(key: str | None, needle: str) ->
     message = str(raised.value)
     assert message.startswith(needle) and message.endswith(".") and "\n" not in message
     assert key is None or key not in message
+
+
+@given(
+    employee=st.text(min_size=1, max_size=40),
+    before=st.text(max_size=40),
+    after=st.text(max_size=40),
+)
+def test_a_dead_letter_payload_keeps_every_byte_but_the_employee_id(
+    employee: str, before: str, after: str
+) -> None:
+    names = Pseudonyms(b"dead-letter-test-key-0001")
+    body = {"event_id": before, "employee_id": employee, "note": after}
+    payload = json.dumps(body).encode()
+    cleaned = without_employee_id(payload, names)
+    parsed = json.loads(cleaned)
+    assert parsed == {**body, "employee_id": names(employee)}
+    # Also in a payload that is not JSON as a whole (why it was dead-lettered).
+    broken = b'{"employee_id": "E-1234", "ts": oops'
+    assert without_employee_id(broken, names) == (
+        b'{"employee_id": "' + names("E-1234").encode() + b'", "ts": oops'
+    )
