@@ -155,12 +155,9 @@ class CapacityAlerts:
             min_span=self._min_span,
             was_active=before.alert is not None,
         )
-        minutes = None
-        if forecast.crossing_at is not None:
-            # From the forecast's own "now", its newest sample: a state stamped earlier than
-            # that (sensors' clocks differ, a late event) must not stretch it past the horizon.
-            newest = max(at for at, _ in samples)
-            minutes = max(0.0, (forecast.crossing_at - newest).total_seconds() / 60)
+        # From the forecast's own "now", its newest sample: a state stamped earlier than that
+        # (sensors' clocks differ, a late event) must not stretch the minutes past the horizon.
+        minutes = None if forecast.minutes is None else max(0.0, forecast.minutes)
         return event_alert_step(
             before,
             kind="capacity_forecast",

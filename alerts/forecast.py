@@ -19,6 +19,8 @@ class Forecast(BaseModel):
 
     crossing_at: datetime | None
     slope_per_min: float
+    minutes: float | None = None
+    """Minutes from the newest sample (the forecast's "now") to `crossing_at`."""
 
 
 def capacity_forecast(
@@ -49,7 +51,8 @@ def capacity_forecast(
     crossing_at = newest_at + timedelta(minutes=(limit + 1 - newest_count) / slope)
     if crossing_at - newest_at > horizon:
         return Forecast(crossing_at=None, slope_per_min=slope)
-    return Forecast(crossing_at=crossing_at, slope_per_min=slope)
+    minutes = (crossing_at - newest_at).total_seconds() / 60
+    return Forecast(crossing_at=crossing_at, slope_per_min=slope, minutes=minutes)
 
 
 def _slope_per_minute(origin: datetime, samples: Sequence[tuple[datetime, int]]) -> float:

@@ -31,11 +31,11 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from ingest.models import Alert, DeadLetter
 from ingest.pseudonym import Pseudonyms
 from processors.attendance_rules import DailyRecord
+from tests.support.cli import occupancy
 from tests.support.influx import InfluxDb
 from tests.support.kafka import read_topics
 from tests.support.mqtt import Collector, publish
 from tests.support.pipeline import Pipeline, replay_clock
-from tests.support.cli import occupancy
 
 SAMPLE = Path(__file__).resolve().parents[3] / "deploy" / "sample"
 KEY = "privacy-worker-test-key-000000001"

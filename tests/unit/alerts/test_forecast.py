@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 from datetime import datetime, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from alerts.forecast import capacity_forecast, forecast_active
 from tests.support.samples import T0
@@ -137,3 +140,30 @@ def test_an_oscillating_count_below_the_limit_never_opens() -> None:
         samples, limit=10, horizon=HORIZON, min_span=SPAN, was_active=False
     )
     assert (active, forecast.crossing_at) == (False, None)
+
+
+@given(
+    counts=st.lists(st.integers(0, 40), min_size=2, max_size=30),
+    gaps=st.lists(st.integers(1, 120), min_size=30, max_size=30),
+    order=st.randoms(use_true_random=False),
+    limit=st.integers(1, 50),
+)
+def test_the_minutes_run_from_the_newest_sample_and_stay_within_the_horizon(
+    counts: list[int], gaps: list[int], order: random.Random, limit: int
+) -> None:
+    """Samples arrive in any order (sensors' clocks differ, events come late): the minutes
+    are counted from the newest sample's time, never from the last to arrive."""
+    times = list(itertools.accumulate(timedelta(seconds=g) for g in gaps[: len(counts)]))
+    samples = [(T0 + t, c) for t, c in zip(times, counts, strict=True)]
+    order.shuffle(samples)
+    horizon = timedelta(minutes=15)
+    forecast = capacity_forecast(samples, limit=limit, horizon=horizon)
+    if forecast.crossing_at is None:
+        assert forecast.minutes is None
+        return
+    newest = max(t for t, _ in samples)
+    assert forecast.minutes is not None
+    assert 0 <= forecast.minutes <= horizon / timedelta(minutes=1)
+    assert abs(forecast.crossing_at - (newest + timedelta(minutes=forecast.minutes))) < timedelta(
+        milliseconds=1
+    )

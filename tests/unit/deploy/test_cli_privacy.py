@@ -9,9 +9,9 @@ import pytest
 
 from ingest.audit import AuditRecord
 from ingest.pseudonym import Pseudonyms
-from tests.support.kafka import read_topics
 from tests.conftest import SAMPLE_SITE
 from tests.support.cli import occupancy
+from tests.support.kafka import read_topics
 
 SAMPLE_ROSTER = SAMPLE_SITE.parent / "roster.yaml"
 KEY = "a-test-key-of-32-characters-long"
