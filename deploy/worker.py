@@ -41,6 +41,7 @@ from ingest.site import Site
 from processors.acks import AckFollower
 from processors.app import build_app
 from processors.attendance import Attendance, PresenceBoard
+from processors.looplag import LoopLag
 from processors.metrics import AttendanceMetrics, PipelineMetrics, RoomMetrics
 from processors.occupancy import Occupancy
 from processors.policy import PolicyFollower
@@ -142,6 +143,7 @@ class Workers:
         if self.attendance is not None:
             topics.append(self.attendance.checkin_topic.get_topic_name())
         StallWatchdog(self.app, settings, topics)
+        self.loop_lag = LoopLag(self.app, settings)
         self.pipeline_metrics: PipelineMetrics | None = None
         if self.metrics is not None:
             self.pipeline_metrics = PipelineMetrics(

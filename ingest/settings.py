@@ -76,6 +76,8 @@ class Settings(BaseSettings):
     # How long room states and table writes are gathered: a room's latest state per interval.
     worker_state_flush_s: Annotated[float, Field(gt=0, le=5)] = 0.05
     worker_stall_s: Annotated[float, Field(ge=0)] = 120.0  # 0: no stall watchdog
+    # How often the worker logs the longest its event loop was held (`loop_lag`); 0: never.
+    worker_loop_lag_s: Annotated[float, Field(ge=0)] = 60.0
     max_dwell_h: Annotated[float, Field(gt=0)] = 12.0
     sensor_offline_after_s: Annotated[float, Field(gt=0)] = 300.0
     board_port: Annotated[int, Field(ge=0, le=65535)] = 8080  # the worker's web board; 0: off

@@ -53,6 +53,9 @@ from processors.ownership import Ownership
 
 log = logging.getLogger(__name__)
 
+_YIELD_EVERY = 100
+"""Employees a timer goes through between two yields to the loop (a few milliseconds)."""
+
 TapHandler = Callable[[CheckinRecord, Employee, DailyRecord], Awaitable[None]]
 """Called with each tap of a known employee and the day after it (redeliveries included),
 unless the tap's day is past the retention."""
@@ -262,6 +265,11 @@ class Attendance:
         )
         # concurrency=1 and one event at a time, as the occupancy agent (issue 606).
         app.agent(self.checkin_topic, name="attendance", concurrency=1)(self._take)
+        self._zones = {b.zone for b in site.buildings}
+        self._due: datetime | None = None  # the next end of a local day in any building
+        self._covered: set[int] = set()  # partitions gone through since that day began
+        self._touched: set[bytes] = set()  # employees a tap changed since the last tick
+        self._homes: dict[int, list[Employee]] | None = None
         app.timer(interval=settings.alert_tick_s)(self.close_days)
 
     async def _take(self, stream: faust.StreamT[CheckinRecord]) -> None:
@@ -319,29 +327,72 @@ class Attendance:
         if after != current:
             days = before.model_copy(update={"days": {**before.days, day: after}})
             await self._save(key, before, days, [after])
+            self._touched.add(key)
         return after
 
     async def close_days(self) -> None:
         """Close the days that ended and delete those past the retention, for the employees
-        whose partition this worker holds (and those who left the roster since)."""
+        whose partition this worker holds (and those who left the roster since).
+
+        What a close does changes only when a building's local day ends: every employee of
+        a partition is gone through once after each such midnight (and when the partition
+        comes here); between them, only the employees whose days a tap changed."""
         mine = self.ownership.owned()
+        self._covered &= mine
         if not mine:
             return
         now = self._clock.now()
-        for employee in self._roster.employees:
-            if self._app.should_stop:  # a SIGTERM meanwhile: the producer is going away
-                return
-            key = employee.id.encode()
-            if self.ownership.partition_of(key) not in mine:
-                continue
-            async with self._step:
-                await self._close(key, employee, now)
-        for key in [k for k in self.employees if self._roster.employee(k.decode()) is None]:
+        if self._due is None or now >= self._due:
+            self._covered = set()
+            self._due = min(day_end(now.astimezone(zone).date(), zone) for zone in self._zones)
+        touched, self._touched = self._touched, set()
+        homes = await self._homes_by_partition()
+        for partition in sorted(mine - self._covered):
+            for n, employee in enumerate(homes.get(partition, ())):
+                if self._app.should_stop:  # a SIGTERM meanwhile: the producer is going away
+                    return
+                if n % _YIELD_EVERY == 0:
+                    await asyncio.sleep(0)
+                async with self._step:
+                    await self._close(employee.id.encode(), employee, now)
+            await self._forget_left(partition, now)
+            self._covered.add(partition)
+        for n, key in enumerate(sorted(touched)):
             if self._app.should_stop:
                 return
-            if self.ownership.partition_of(key) in mine:
-                async with self._step:
-                    await self._forget(key, now)
+            known = self._roster.employee(key.decode())
+            if known is None or self.ownership.partition_of(key) not in mine:
+                continue
+            if n % _YIELD_EVERY == 0:
+                await asyncio.sleep(0)
+            async with self._step:
+                await self._close(key, known, now)
+
+    async def _homes_by_partition(self) -> dict[int, list[Employee]]:
+        """The roster's employees by the partition of their key, hashed once and in slices
+        (the partitioner is pure Python: 100,000 keys take a second)."""
+        if self._homes is None:
+            homes: dict[int, list[Employee]] = {}
+            for n, employee in enumerate(self._roster.employees):
+                if n % (_YIELD_EVERY * 10) == 0:
+                    await asyncio.sleep(0)
+                partition = self.ownership.partition_of(employee.id.encode())
+                homes.setdefault(partition, []).append(employee)
+            self._homes = homes
+        return self._homes
+
+    async def _forget_left(self, partition: int, now: datetime) -> None:
+        left = [
+            k
+            for k in self.employees
+            if self._roster.employee(k.decode()) is None
+            and self.ownership.partition_of(k) == partition
+        ]
+        for key in left:
+            if self._app.should_stop:
+                return
+            async with self._step:
+                await self._forget(key, now)
 
     def _today(self, employee: Employee) -> date:
         home = self._site.building(employee.building)
@@ -490,18 +541,27 @@ class PresenceBoard:
         self._publish = publish
         self._interval = interval
         self._where: dict[str, Presence] = {}
+        # Who is in each building, kept as presences come: counting by a scan of everyone
+        # for every building on every flush stalled the loop at a ministry's size.
+        self._inside: dict[str, dict[str, Presence]] = {}
         self._sent: dict[str, tuple[int, int]] = {}
         self.listeners: list[CountHandler] = []
         self.caught_up = asyncio.Event()
 
     def take(self, presence: Presence) -> None:
+        self._leave(presence.employee)
         self._where[presence.employee] = presence
+        if presence.building is not None:
+            self._inside.setdefault(presence.building, {})[presence.employee] = presence
+
+    def _leave(self, employee: str) -> None:
+        before = self._where.pop(employee, None)
+        if before is not None and before.building is not None:
+            self._inside.get(before.building, {}).pop(employee, None)
 
     def inside(self, building: str) -> list[Presence]:
         """The people in `building` now, by employee id."""
-        return sorted(
-            (p for p in self._where.values() if p.building == building), key=lambda p: p.employee
-        )
+        return sorted(self._inside.get(building, {}).values(), key=lambda p: p.employee)
 
     def count(self, building: str, now: datetime) -> PresenceCount:
         known = self._site.building(building)
@@ -509,7 +569,10 @@ class PresenceBoard:
         if known is not None:
             planned = self._roster.planned_wfo(building, now.astimezone(known.zone).date())
         return PresenceCount(
-            building=building, count=len(self.inside(building)), planned_wfo=planned, ts=now
+            building=building,
+            count=len(self._inside.get(building, ())),
+            planned_wfo=planned,
+            ts=now,
         )
 
     async def flush(self) -> None:
@@ -540,7 +603,7 @@ class PresenceBoard:
     def _take(self, key: bytes | None, value: bytes | None) -> None:
         if value is None:
             if key is not None:  # someone who left the roster, forgotten
-                self._where.pop(key.decode(), None)
+                self._leave(key.decode())
             return
         try:
             self.take(Presence.model_validate_json(value))

@@ -104,9 +104,7 @@ def attendance_rows(
     """A row for every employee of the roster (optionally of one building or unit) on `day`."""
     by_employee = {r.employee: r for r in records if r.date == day}
     rows = []
-    for employee in roster.employees:
-        if building is not None and employee.building != building:
-            continue
+    for employee in roster.employees if building is None else roster.employees_in(building):
         if unit is not None and employee.unit != unit:
             continue
         record = by_employee.get(employee.id)
