@@ -276,19 +276,23 @@ class Bench:
             text = log.read_text(errors="replace") if log.exists() else ""
             figures.crash_lines = text.count("Crashed")
             figures.faust_late_timers = text.count("woke up too late")
-            figures.exit_during_start = self._stop_during_start()
+            # While the roster loads, and while Faust starts (recovering the tables).
+            early = [self._stop_during_start(4.0, "a")]
+            if figures.ready_s is not None:
+                early.append(self._stop_during_start(max(5.0, figures.ready_s - 4.0), "b"))
+            figures.exit_during_start = next((c for c in early if c != 0), 0)
             bridge.stop()
             with contextlib.suppress(Exception):
                 _delete_session(self.settings, self.settings.bridge_client_id)
             with contextlib.suppress(Exception):
                 clear_retained(self.settings)
 
-    def _stop_during_start(self) -> int | None:
-        """SIGTERM to a worker a few seconds into its start (tables being recovered)."""
-        log = self.logs / "worker-early.log"
-        env = self.env | {"OCC_WORKER_DATA_DIR": str(self.logs / "data-early")}
+    def _stop_during_start(self, after_s: float, name: str) -> int | None:
+        """SIGTERM to a worker `after_s` into its start; -1 for an exit with a crash line."""
+        log = self.logs / f"worker-early-{name}.log"
+        env = self.env | {"OCC_WORKER_DATA_DIR": str(self.logs / f"data-early-{name}")}
         worker = Process("worker", env, log)
-        time.sleep(8.0)
+        time.sleep(after_s)
         code = worker.stop()
         if "Crashed" in log.read_text(errors="replace"):
             return -1

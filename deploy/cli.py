@@ -77,10 +77,17 @@ def bridge() -> None:
 @click.pass_context
 def worker(ctx: click.Context) -> None:
     """Run one worker: occupancy per room and capacity alerts (joins the group; until SIGTERM)."""
+    # Until Faust takes SIGTERM over, a stop ends the start-up (loading a ministry's roster
+    # takes seconds) as a clean exit, not a kill by the signal.
+    signal.signal(signal.SIGTERM, _exit_cleanly)
     from deploy.worker import run_worker
 
     settings = _settings()
     run_worker(settings, _site(settings), loglevel=ctx.obj["log_level"])
+
+
+def _exit_cleanly(signum: int, _frame: object) -> None:
+    raise SystemExit(0)
 
 
 @main.group()

@@ -53,7 +53,7 @@ from processors.ownership import Ownership
 
 log = logging.getLogger(__name__)
 
-_YIELD_EVERY = 100
+_YIELD_EVERY = 25
 """Employees a timer goes through between two yields to the loop (a few milliseconds)."""
 
 TapHandler = Callable[[CheckinRecord, Employee, DailyRecord], Awaitable[None]]
@@ -270,6 +270,9 @@ class Attendance:
         self._covered: set[int] = set()  # partitions gone through since that day began
         self._touched: set[bytes] = set()  # employees a tap changed since the last tick
         self._homes: dict[int, list[Employee]] | None = None
+        # (home, group) whose employees without days have nothing to close until `_due`:
+        # what a close makes of no days depends on nothing else.
+        self._idle: set[tuple[str, str]] = set()
         app.timer(interval=settings.alert_tick_s)(self.close_days)
 
     async def _take(self, stream: faust.StreamT[CheckinRecord]) -> None:
@@ -344,6 +347,7 @@ class Attendance:
         now = self._clock.now()
         if self._due is None or now >= self._due:
             self._covered = set()
+            self._idle.clear()
             self._due = min(day_end(now.astimezone(zone).date(), zone) for zone in self._zones)
         touched, self._touched = self._touched, set()
         homes = await self._homes_by_partition()
@@ -406,7 +410,11 @@ class Attendance:
         return retained_from(now, home.zone, self._retention)
 
     async def _close(self, key: bytes, employee: Employee, now: datetime) -> None:
-        before = self.employees.get(key) or EmployeeDays()
+        stored = self.employees.get(key)
+        kind = (employee.building, employee.group)
+        if stored is None and kind in self._idle:
+            return
+        before = stored or EmployeeDays()
         after, changed, findings = close_due(
             before,
             employee,
@@ -424,6 +432,8 @@ class Attendance:
         changed = [r for r in changed if r.date >= keep_from]
         if after != before:
             await self._save(key, before, after, changed, gone)
+        elif stored is None:
+            self._idle.add(kind)
 
     async def _forget(self, key: bytes, now: datetime) -> None:
         """The days of someone no longer in the roster, deleted as they pass the retention
