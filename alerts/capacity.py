@@ -40,7 +40,7 @@ _SAMPLES = 256
 """Recent (time, count) samples kept per room for the trend; process memory, rebuilt in
 minutes after a restart."""
 
-_ROOMS_PER_SLICE = 250
+_ROOMS_PER_SLICE = 50
 """Rooms the tick looks at between two yields to the loop."""
 
 _SAMPLE_EVERY = timedelta(seconds=5)

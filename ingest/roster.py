@@ -280,6 +280,7 @@ class Roster(_RosterModel):
     # Who a day is planned in the office for depends only on the group and the building's
     # calendar: the workers ask per building on every tick, so they count by these two.
     _group_sizes: dict[str, dict[str, int]] = PrivateAttr(default_factory=dict)
+    _unit_groups: dict[str, dict[tuple[str, str], int]] = PrivateAttr(default_factory=dict)
 
     def model_post_init(self, context: Any, /) -> None:
         self._units = {u.id: u for u in self.units}
@@ -289,12 +290,16 @@ class Roster(_RosterModel):
         # Built in locals: a private attribute of a pydantic model is a slow lookup.
         homes: dict[str, list[Employee]] = {}
         group_sizes: dict[str, dict[str, int]] = {}
+        unit_groups: dict[str, dict[tuple[str, str], int]] = {}
         for e in self.employees:
             homes.setdefault(e.building, []).append(e)
             sizes = group_sizes.setdefault(e.building, {})
             sizes[e.group] = sizes.get(e.group, 0) + 1
+            kinds = unit_groups.setdefault(e.building, {})
+            kinds[(e.unit, e.group)] = kinds.get((e.unit, e.group), 0) + 1
         self._homes = homes
         self._group_sizes = group_sizes
+        self._unit_groups = unit_groups
 
     def employee(self, employee: str) -> Employee | None:
         return self._employees.get(employee)
@@ -323,6 +328,10 @@ class Roster(_RosterModel):
     def employees_in(self, building: str) -> list[Employee]:
         """The employees whose home is `building`, in roster order."""
         return list(self._homes.get(building, ()))
+
+    def unit_group_sizes(self, building: str) -> dict[tuple[str, str], int]:
+        """How many employees of `building` each (unit, group) has."""
+        return dict(self._unit_groups.get(building, {}))
 
     def planned_wfo(self, building: str, day: date) -> int:
         """How many employees of `building` are scheduled in the office on `day` (none on

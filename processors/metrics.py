@@ -20,7 +20,7 @@ from ingest.roster import Roster
 from ingest.settings import Settings
 from ingest.site import Building, Site
 from processors.attendance import Attendance
-from processors.attendance_report import attendance_rows, unit_totals
+from processors.attendance_report import building_totals
 from processors.attendance_rules import DailyRecord
 from processors.follow import follow_topic
 from processors.occupancy import Occupancy
@@ -29,6 +29,10 @@ log = logging.getLogger(__name__)
 
 LEVELS = {"open": 0, "warning": 1, "full": 2, "over": 3}
 """`level` of a room's status, for panels that colour by number."""
+
+
+_ROOMS_PER_SLICE = 10
+"""Rooms the heartbeat writes between two yields to the loop (a few milliseconds)."""
 
 
 class RoomMetrics:
@@ -59,10 +63,12 @@ class RoomMetrics:
         if not mine:
             return
         now = self._clock.now()
+        n = 0
         for building in self._site.buildings:
-            # One building's rooms at a time: a ministry's 10,000 would hold the loop.
-            await asyncio.sleep(0)
             for room in building.rooms:
+                n += 1
+                if n % _ROOMS_PER_SLICE == 0:
+                    await asyncio.sleep(0)  # a ministry's 10,000 rooms would hold the loop
                 if ownership.partition_of(f"{building.id}/{room.id}".encode()) in mine:
                     counted = self._occupancy.counted(building.id, room.id)
                     self.write(self._occupancy.room_state(counted, now))
@@ -185,7 +191,7 @@ class AttendanceMetrics:
     def write(self, building: Building, now: datetime) -> None:
         day = now.astimezone(building.zone).date()
         records = self._days.get((building.id, day), {}).values()
-        rows = attendance_rows(self._roster, self._site, records, day, building=building.id)
+        rows, totaled = building_totals(self._roster, self._site, records, day, building.id)
         inside: dict[str, int] = {}
         left: dict[str, int] = {}
         for row in rows:
@@ -194,7 +200,7 @@ class AttendanceMetrics:
                 inside[unit] = inside.get(unit, 0) + 1
             elif record is not None and record.present:
                 left[unit] = left.get(unit, 0) + 1
-        for totals in unit_totals(rows):
+        for totals in totaled:
             before = self._present.get((building.id, totals.unit))
             if before is None:
                 checkins = 0

@@ -9,7 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+import processors.attendance
 from deploy.ministry import MINISTRY, SMALL, building_id, employee_id, generate
 from ingest.clock import ReplayClock
 from ingest.roster import Roster, load_roster
@@ -17,6 +20,12 @@ from ingest.settings import Settings, load_settings
 from ingest.site import Site, load_site
 from processors.app import build_app
 from processors.attendance import Attendance, Presence, PresenceBoard
+from processors.attendance_report import attendance_rows, building_totals, unit_totals
+from processors.attendance_rules import DailyRecord
+from processors.occupancy import Occupancy
+from processors.occupancy_rules import RoomCount, SensorState
+from processors.policy import PolicyFollower
+from processors.publisher import MqttPublisher
 
 MONDAY = date(2026, 11, 30)
 
@@ -138,3 +147,109 @@ def test_the_day_end_goes_through_everyone_once_per_local_day(tmp_path: Path) ->
     assert closes.tick() == []
     now[0] = start + timedelta(hours=3, minutes=1)  # and in Makassar
     assert sorted(closes.tick()) == everyone
+
+
+def test_employees_without_days_cost_one_close_per_building_and_group(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    deployment = generate(tmp_path, SMALL)
+    site = load_site(deployment.site)
+    roster = load_roster(deployment.roster, site)
+    start = datetime(2026, 12, 1, 3, tzinfo=UTC)  # a Tuesday morning everywhere
+    clock = ReplayClock(start=start, speed=1, anchor=start, wall=lambda: start)
+    settings = load_settings(
+        worker_data_dir=tmp_path, worker_store="memory", attendance_since=date(2026, 12, 1)
+    ).with_clock(clock)
+    attendance: Any = Attendance(build_app(settings), settings, site, roster)
+    attendance.ownership.owned = lambda: set(range(settings.kafka_partitions))
+    attendance.employees = {}  # no one has days yet
+    closes: list[str] = []
+    real = processors.attendance.close_due
+
+    def counted(days: Any, employee: Any, *args: Any) -> Any:
+        closes.append(employee.id)
+        return real(days, employee, *args)
+
+    monkeypatch.setattr(processors.attendance, "close_due", counted)
+    asyncio.run(attendance.close_days())
+    kinds = {(e.building, e.group) for e in roster.employees}
+    assert len(closes) == len(kinds) < len(roster.employees) / 10
+    closes.clear()
+    asyncio.run(attendance.close_days())
+    assert closes == []
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 10_000),
+            st.sampled_from(["wfo", "wfh", "off", "holiday"]),
+            st.sampled_from(["on_time", "late", "absent", "wfh", "holiday", "unscheduled"]),
+            st.integers(0, 90),
+        ),
+        max_size=40,
+    ),
+    st.integers(0, 60),
+)
+@settings(max_examples=60, deadline=None)
+def test_a_buildings_totals_are_those_of_a_row_per_employee(
+    sample_site: Site,
+    sample_roster: Roster,
+    drawn: list[tuple[int, str, str, int]],
+    offset: int,
+) -> None:
+    day = date(2026, 12, 14) + timedelta(days=offset)  # through Christmas and the New Year
+    employees = sample_roster.employees
+    records = [
+        DailyRecord.model_validate(
+            {
+                "employee": employees[n % len(employees)].id,
+                "date": day,
+                "building": employees[n % len(employees)].building,
+                "scheduled": scheduled,
+                "status": status,
+                "late_minutes": late,
+            }
+        )
+        for n, scheduled, status, late in drawn
+    ]
+    for b in sample_site.buildings:
+        rows, totals = building_totals(sample_roster, sample_site, records, day, b.id)
+        every = attendance_rows(sample_roster, sample_site, records, day, building=b.id)
+        assert totals == unit_totals(every)
+        assert sorted(r.employee.id for r in rows) == sorted(
+            r.employee.id for r in every if r.record is not None
+        )
+
+
+def test_the_occupancy_tick_looks_at_rooms_due_and_rooms_touched(
+    sample_site: Site, tmp_path: Path
+) -> None:
+    settings = load_settings(worker_data_dir=tmp_path, worker_store="memory")
+    occupancy: Any = Occupancy(
+        build_app(settings),
+        settings,
+        sample_site,
+        MqttPublisher(settings, client_id="test-scale"),
+        PolicyFollower(settings, sample_site),
+    )
+    now = datetime(2026, 11, 30, 5, tzinfo=UTC)  # 12:00 WIB, Monday
+    assert occupancy._due_keys(now) == []  # the first tick: every room in the table (none)
+    building = sample_site.buildings[0]
+    quiet = RoomCount(building=building.id, room=building.rooms[0].id)
+    busy = RoomCount(
+        building=building.id,
+        room=building.rooms[1].id,
+        count=2,
+        entered=2,
+        last_activity=now - timedelta(minutes=1),
+        sensors={"s1": SensorState(last_seq=2, last_ts=now, last_seen=now - timedelta(minutes=1))},
+    )
+    occupancy._schedule(b"quiet", quiet, building, now)
+    occupancy._schedule(b"busy", busy, building, now)
+    assert occupancy._due_keys(now + timedelta(minutes=1)) == []
+    occupancy._touched.add(b"quiet")  # a door event
+    assert occupancy._due_keys(now + timedelta(minutes=2)) == [b"quiet"]
+    # The sensor goes silent after OCC_SENSOR_OFFLINE_AFTER_S (300 s): the busy room is due.
+    assert occupancy._due_keys(now + timedelta(minutes=4, seconds=1)) == [b"busy"]
+    assert occupancy._due_keys(now + timedelta(hours=30)) == []
