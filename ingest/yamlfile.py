@@ -91,10 +91,11 @@ def gc_paused() -> Iterator[None]:
 class YamlDocument:
     """A parsed YAML file plus the line on which each key path starts."""
 
-    def __init__(self, path: Path, data: Any, lines: dict[Location, int]) -> None:
+    def __init__(self, path: Path, data: Any, node: yaml.Node | None) -> None:
         self.path = path
         self.data = data
-        self._lines = lines
+        self._node = node
+        self._lines: dict[Location, int] | None = None
 
     @classmethod
     def load(cls, path: Path) -> YamlDocument:
@@ -104,7 +105,6 @@ class YamlDocument:
             raise ConfigError(f"{path}: the file does not exist.") from None
         except (OSError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{path}: cannot be read ({exc}).") from None
-        lines: dict[Location, int] = {}
         try:
             # libyaml refuses control characters too, in words of its own: PyYAML's reader
             # check comes first so the message names the character as before.
@@ -113,9 +113,11 @@ class YamlDocument:
         except yaml.YAMLError as exc:
             raise ConfigError(f"{path}: not valid YAML ({_problem(exc)}).") from None
         try:
-            # Parsed once: the nodes are sized and indexed, then built into values.
+            # Parsed once, into nodes that are sized (only a document with an anchor can
+            # stand for more than it has) and built into values; their lines are looked up
+            # only for an error.
             node = loader.get_single_node()
-            if node is not None and not _Index(lines).visit(node, ()):
+            if node is not None and "&" in text and _expanded_size(node, {}) > MAX_NODES:
                 raise ConfigError(
                     f"{path}: its aliases expand it beyond {MAX_NODES} values (or into itself)."
                 )
@@ -136,15 +138,26 @@ class YamlDocument:
             raise ConfigError(f"{path}: not valid YAML (nested too deeply).") from None
         finally:
             loader.dispose()
-        return cls(path, data, lines)
+        return cls(path, data, node)
 
     def line_of(self, location: Location) -> int | None:
         """The line of the deepest part of `location` that the file itself contains."""
+        lines = self._indexed()
         for end in range(len(location), -1, -1):
-            line = self._lines.get(tuple(location[:end]))
+            line = lines.get(tuple(location[:end]))
             if line is not None:
                 return line
         return None
+
+    def _indexed(self) -> dict[Location, int]:
+        if self._lines is None:
+            self._lines = {}
+            if self._node is not None:
+                # Deeper than the walk can go (libyaml takes 1,000 levels): named at the
+                # deepest line it reached.
+                with contextlib.suppress(RecursionError):
+                    _Index(self._lines).visit(self._node, ())
+        return self._lines
 
     def where(self, location: Location) -> str:
         """`file line N (key.path)`: how errors name a place in the file."""
@@ -214,9 +227,8 @@ def _expanded_size(node: yaml.Node, sizes: dict[int, int]) -> int:
 
 
 class _Index:
-    """The line of every key path, found in one walk that also counts the values the
-    document stands for with its aliases expanded, and stops at `MAX_NODES` or at a node
-    met inside itself."""
+    """The line of every key path, found in one walk that stops at `MAX_NODES` values (its
+    aliases expanded) or at a node met inside itself."""
 
     def __init__(self, lines: dict[Location, int]) -> None:
         self.lines = lines
