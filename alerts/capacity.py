@@ -200,6 +200,7 @@ class CapacityAlerts:
                 await self.step(states)
                 states = []
                 await asyncio.sleep(0)
+                now = self._clock.now()  # door events went on meanwhile, stamped later
             machines = self._machines.get(key)
             if machines is None or not machines.open:
                 continue

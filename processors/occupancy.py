@@ -213,6 +213,7 @@ class Occupancy:
                 await self._emit(changes)
                 noticed, changes = [], []
                 await asyncio.sleep(0)
+                now = self._clock.now()  # door events went on meanwhile, stamped later
             if self.ownership.partition_of(key) not in mine:
                 continue
             before = self.counts.get(key)
