@@ -3,11 +3,13 @@
 
 `max_ms` is the wall-clock lateness; `busy_ms` the part of it the loop's own thread spent
 running (its CPU time meanwhile): on a machine shared with others, a process not given a
-core is late too, and that is no callback of ours holding the loop."""
+core is late too, and that is no callback of ours holding the loop. `gc_ms` is the longest
+garbage collection; one over 50 ms that walked everything freezes what survived it."""
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import time
 
@@ -32,8 +34,22 @@ class LoopLag:
         self.worst_ms = 0.0
         self.busy_ms = 0.0
         self.stalls = 0
-        if self._every > 0:
-            app.task(self._watch)
+        self.gc_ms = 0.0
+        self._collecting = 0.0
+        self._freeze = False
+        gc.callbacks.append(self._collected)
+        app.task(self._watch)
+
+    def _collected(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._collecting = time.perf_counter()
+            return
+        took_ms = (time.perf_counter() - self._collecting) * 1000
+        self.gc_ms = max(self.gc_ms, took_ms)
+        # What survives a full collection that long is the worker's state (rooms, tables,
+        # caches): frozen, later full collections no longer walk it and hold the loop.
+        if info.get("generation") == 2 and took_ms > STALL_MS:
+            self._freeze = True
 
     def note(self, late_s: float, ran_s: float) -> None:
         """One wake-up `late_s` late, the loop's thread having run `ran_s` meanwhile."""
@@ -51,13 +67,18 @@ class LoopLag:
             await asyncio.sleep(PERIOD_S)
             after = loop.time()
             self.note(after - before - PERIOD_S, time.thread_time() - ran)
-            if after - logged >= self._every:
+            if self._freeze:
+                self._freeze = False
+                gc.freeze()
+            if self._every > 0 and after - logged >= self._every:
                 log.info(
                     kv(
                         "loop_lag",
                         max_ms=round(self.worst_ms, 1),
                         busy_ms=round(self.busy_ms, 1),
                         stalls=self.stalls,
+                        gc_ms=round(self.gc_ms, 1),
                     )
                 )
                 self.worst_ms, self.busy_ms, self.stalls, logged = 0.0, 0.0, 0, after
+                self.gc_ms = 0.0
