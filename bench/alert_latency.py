@@ -103,10 +103,12 @@ class Watcher:
     """One subscriber on the alerts topic and the crossing rooms' state topics; every message
     is stamped with `perf_counter()` on arrival and queued for its room."""
 
-    def __init__(self, settings: Settings, tag: str, rooms: list[str]) -> None:
+    def __init__(
+        self, settings: Settings, tag: str, rooms: list[str], building: str = BUILDING
+    ) -> None:
         self._prefix = settings.mqtt_prefix
         self.queues: dict[str, queue.Queue[Arrival]] = {room: queue.Queue() for room in rooms}
-        self._state_topics = {f"{self._prefix}/{BUILDING}/{room}/state": room for room in rooms}
+        self._state_topics = {f"{self._prefix}/{building}/{room}/state": room for room in rooms}
         self.undecodable = 0
         self._client = mqtt_client(settings, f"bench-watch-{tag}")
         self._client.on_message = self._on_message
@@ -207,12 +209,14 @@ class Background(threading.Thread):
         mqtt_close(self._client)
 
 
-def _background_topics(settings: Settings, site: Site, crossing: set[str]) -> list[str]:
+def _background_topics(
+    settings: Settings, site: Site, crossing: set[str], building: str = BUILDING
+) -> list[str]:
     return [
         f"{settings.mqtt_prefix}/{b.id}/{s.room}/door/{s.id}"
         for b in site.buildings
         for s in b.sensors
-        if not (b.id == BUILDING and s.room in crossing)
+        if not (b.id == building and s.room in crossing)
     ]
 
 
@@ -259,6 +263,7 @@ class RoomCycle:
         room: str,
         sensor: str,
         limit: int,
+        building: str = BUILDING,
     ) -> None:
         self._publisher = publisher
         self._arrivals = arrivals
@@ -266,7 +271,7 @@ class RoomCycle:
         self.room = room
         self._sensor = sensor
         self.limit = limit
-        self._topic = f"{settings.mqtt_prefix}/{BUILDING}/{room}/door/{sensor}"
+        self._topic = f"{settings.mqtt_prefix}/{building}/{room}/door/{sensor}"
         self._seq = 0
         self._count = 0
         self.results: list[Crossing] = []

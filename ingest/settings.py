@@ -279,6 +279,14 @@ class Settings(BaseSettings):
             "long stops the worker, for its supervisor to restart it (0: off).",
         ),
     ] = 120.0
+    worker_loop_lag_s: Annotated[
+        float,
+        Field(
+            ge=0,
+            description="How often the worker logs the longest its event loop was held "
+            "(`event=loop_lag`: worst wake-up, the loop's own share, stalls over 50 ms); 0: never.",
+        ),
+    ] = 60.0
     max_dwell_h: Annotated[
         float,
         Field(gt=0, description="A room with no door activity for this long is reset to zero."),

@@ -23,7 +23,7 @@ from ingest.errors import ConfigError
 from ingest.limits import WarnRatio, limit_of
 from ingest.models import IDENTIFIER_PATTERN
 from ingest.topics import RESERVED_ROOM_IDS
-from ingest.yamlfile import Location, YamlDocument
+from ingest.yamlfile import Location, YamlDocument, gc_paused
 
 RoomType = Literal["workroom", "meeting", "service", "lobby", "other"]
 ROOM_TYPES: tuple[RoomType, ...] = ("workroom", "meeting", "service", "lobby", "other")
@@ -206,12 +206,13 @@ class Site(_SiteModel):
 
 def load_site(path: Path) -> Site:
     """Load and check a site file; any problem is a ConfigError naming file, line and key."""
-    doc = YamlDocument.load(path)
-    if not isinstance(doc.data, dict):
-        raise ConfigError(f"{path}: a site file is a mapping with `policy` and `buildings`.")
-    site = doc.validate(Site)
-    _check_references(doc, site)
-    return site
+    with gc_paused():
+        doc = YamlDocument.load(path)
+        if not isinstance(doc.data, dict):
+            raise ConfigError(f"{path}: a site file is a mapping with `policy` and `buildings`.")
+        site = doc.validate(Site)
+        _check_references(doc, site)
+        return site
 
 
 def _check_references(doc: YamlDocument, site: Site) -> None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+import contextlib
+import functools
+import gc
+from collections.abc import Hashable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -19,14 +22,40 @@ MAX_NODES = 1_000_000
 bytes of nested aliases (a "billion laughs") would otherwise take minutes and gigabytes."""
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
+# libyaml's parser reads a ministry's site (1.35 MB) ten times faster than PyYAML's own;
+# both compose the same nodes, with the same marks, for the checks below.
+_SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+_STR = "tag:yaml.org,2002:str"
+_RESOLVER = yaml.resolver.Resolver()
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _scalar_tag(value: str, implicit: tuple[bool, bool]) -> str:
+    tag: str = _RESOLVER.resolve(yaml.ScalarNode, value, implicit)  # type: ignore[no-untyped-call]
+    return tag
+
+
+class _UniqueKeyLoader(_SafeLoader):  # type: ignore[valid-type,misc]
     """SafeLoader that refuses a key given twice (YAML silently keeps the last one)."""
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
+        # A site repeats its room ids, types and sizes in every building: each plain scalar
+        # is matched against the implicit types once.
+        if kind is yaml.ScalarNode and not self.resolver_exact_paths:
+            return _scalar_tag(value, implicit)
+        tag: str = super().resolve(kind, value, implicit)
+        return tag
 
 
 def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
     seen: set[Any] = set()
     for key_node, _ in node.value:
-        key = loader.construct_object(key_node)
+        if isinstance(key_node, yaml.ScalarNode) and key_node.tag == _STR:
+            key = key_node.value  # what the constructor makes of it, without its detour
+        else:
+            key = loader.construct_object(key_node)
         if not isinstance(key, Hashable):
             raise yaml.constructor.ConstructorError(
                 None, None, "a key is a list or a mapping", key_node.start_mark
@@ -45,13 +74,28 @@ _UniqueKeyLoader.add_constructor(
 )
 
 
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection meanwhile: loading a ministry's files makes a million
+    objects, no cycles among them, and each collection went through all of them again
+    (a third of the roster's load time)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 class YamlDocument:
     """A parsed YAML file plus the line on which each key path starts."""
 
-    def __init__(self, path: Path, data: Any, lines: dict[Location, int]) -> None:
+    def __init__(self, path: Path, data: Any, node: yaml.Node | None) -> None:
         self.path = path
         self.data = data
-        self._lines = lines
+        self._node = node
+        self._lines: dict[Location, int] | None = None
 
     @classmethod
     def load(cls, path: Path) -> YamlDocument:
@@ -61,20 +105,29 @@ class YamlDocument:
             raise ConfigError(f"{path}: the file does not exist.") from None
         except (OSError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{path}: cannot be read ({exc}).") from None
-        lines: dict[Location, int] = {}
         try:
-            node = yaml.compose(text, Loader=_UniqueKeyLoader)
-            if node is not None and _expanded_size(node, {}) > MAX_NODES:
+            # libyaml refuses control characters too, in words of its own: PyYAML's reader
+            # check comes first so the message names the character as before.
+            yaml.reader.Reader(text)
+            loader = _UniqueKeyLoader(text)
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path}: not valid YAML ({_problem(exc)}).") from None
+        try:
+            # Parsed once, into nodes that are sized (only a document with an anchor can
+            # stand for more than it has) and built into values; their lines are looked up
+            # only for an error.
+            node = loader.get_single_node()
+            if node is not None and "&" in text and _expanded_size(node, {}) > MAX_NODES:
                 raise ConfigError(
                     f"{path}: its aliases expand it beyond {MAX_NODES} values (or into itself)."
                 )
-            data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
-            if node is not None:
-                _index(node, (), lines)
+            data = loader.construct_document(node) if node is not None else None
         except yaml.YAMLError as exc:
+            problem = _problem(exc)
+            if "maximum nesting depth" in problem:  # libyaml's words for it
+                raise ConfigError(f"{path}: not valid YAML (nested too deeply).") from None
             mark = getattr(exc, "problem_mark", None)
             where = f" line {mark.line + 1}" if mark is not None else ""
-            problem = " ".join(str(getattr(exc, "problem", None) or exc).split())
             raise ConfigError(f"{path}{where}: not valid YAML ({problem}).") from None
         except (ValueError, KeyError, AttributeError, OverflowError) as exc:
             # PyYAML's constructors fail so on a value its form or tag cannot hold
@@ -83,15 +136,28 @@ class YamlDocument:
             raise ConfigError(f"{path}: not valid YAML ({problem}).") from None
         except RecursionError:
             raise ConfigError(f"{path}: not valid YAML (nested too deeply).") from None
-        return cls(path, data, lines)
+        finally:
+            loader.dispose()
+        return cls(path, data, node)
 
     def line_of(self, location: Location) -> int | None:
         """The line of the deepest part of `location` that the file itself contains."""
+        lines = self._indexed()
         for end in range(len(location), -1, -1):
-            line = self._lines.get(tuple(location[:end]))
+            line = lines.get(tuple(location[:end]))
             if line is not None:
                 return line
         return None
+
+    def _indexed(self) -> dict[Location, int]:
+        if self._lines is None:
+            self._lines = {}
+            if self._node is not None:
+                # Deeper than the walk can go (libyaml takes 1,000 levels): named at the
+                # deepest line it reached.
+                with contextlib.suppress(RecursionError):
+                    _Index(self._lines).visit(self._node, ())
+        return self._lines
 
     def where(self, location: Location) -> str:
         """`file line N (key.path)`: how errors name a place in the file."""
@@ -125,6 +191,10 @@ class YamlDocument:
         return ConfigError(f"{self.where(location)}: {_lower_first(message)}{got}{more}.")
 
 
+def _problem(exc: yaml.YAMLError) -> str:
+    return " ".join(str(getattr(exc, "problem", None) or exc).split())
+
+
 def format_location(location: Location) -> str:
     out = ""
     for part in location:
@@ -156,16 +226,52 @@ def _expanded_size(node: yaml.Node, sizes: dict[int, int]) -> int:
     return total
 
 
-def _index(node: yaml.Node, location: Location, lines: dict[Location, int]) -> None:
-    lines.setdefault(location, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
+class _Index:
+    """The line of every key path, found in one walk that stops at `MAX_NODES` values (its
+    aliases expanded) or at a node met inside itself."""
+
+    def __init__(self, lines: dict[Location, int]) -> None:
+        self.lines = lines
+        self.count = 0
+        self._open: set[int] = set()
+        self._seen: set[int] = set()
+        self._sizes: dict[int, int] = {}
+
+    def visit(self, node: yaml.Node, location: Location) -> bool:
+        if id(node) in self._open:
+            return False
+        self.lines.setdefault(location, node.start_mark.line + 1)
+        if id(node) in self._seen:
+            # An alias: sized without walking it again (a billion laughs is refused at
+            # once); a key under it is named at the alias.
+            self.count += _expanded_size(node, self._sizes)
+            return self.count <= MAX_NODES
+        self._seen.add(id(node))
+        self.count += 1
+        self._open.add(id(node))
+        within = self.count <= MAX_NODES and all(
+            self.visit(child, at) for child, at in self._children(node, location)
+        )
+        self._open.discard(id(node))
+        return within and self.count <= MAX_NODES
+
+    def _children(
+        self, node: yaml.Node, location: Location
+    ) -> Iterator[tuple[yaml.Node, Location]]:
+        if isinstance(node, yaml.SequenceNode):
+            yield from ((item, (*location, i)) for i, item in enumerate(node.value))
+        if not isinstance(node, yaml.MappingNode):
+            return
         for key_node, value_node in node.value:
-            key = (*location, key_node.value)
-            lines[key] = key_node.start_mark.line + 1
-            _index(value_node, key, lines)
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            _index(item, (*location, i), lines)
+            if isinstance(key_node, yaml.ScalarNode):
+                self.count += 1
+                key = (*location, key_node.value)
+                self.lines[key] = key_node.start_mark.line + 1
+                yield value_node, key
+            else:
+                # A key that is a list or mapping: the constructor refuses it, once this
+                # walk has made sure that building it is bounded.
+                self.count += _expanded_size(key_node, {})
 
 
 _UNION_TAGS = frozenset({"str", "int", "float", "bool", "none", "list", "dict"})

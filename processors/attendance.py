@@ -47,6 +47,7 @@ from processors.attendance_rules import (
     Finding,
     TapRules,
     apply_tap,
+    day_end,
     record_key,
     retained_from,
     tap_date,
@@ -57,6 +58,9 @@ from processors.follow import backlog_of, follow_topic
 from processors.ownership import Ownership
 
 log = logging.getLogger(__name__)
+
+_YIELD_EVERY = 25
+"""Employees a timer goes through between two yields to the loop (a few milliseconds)."""
 
 TapHandler = Callable[[CheckinRecord, Employee, DailyRecord], Awaitable[None]]
 """Called with each tap of a known employee and the day after it (redeliveries included),
@@ -126,6 +130,14 @@ class Attendance:
         )
         # concurrency=1 and one event at a time, as the occupancy agent (issue 606).
         app.agent(self.checkin_topic, name="attendance", concurrency=1)(self._take)
+        self._zones = {b.zone for b in site.buildings}
+        self._due: datetime | None = None  # the next end of a local day in any building
+        self._covered: set[int] = set()  # partitions gone through since that day began
+        self._touched: set[bytes] = set()  # employees a tap changed since the last tick
+        self._homes: dict[int, list[Employee]] | None = None
+        # (home, group) whose employees without days have nothing to close until `_due`:
+        # what a close makes of no days depends on nothing else.
+        self._idle: set[tuple[str, str]] = set()
         app.timer(interval=settings.alert_tick_s)(self.close_days)
 
     async def _take(self, stream: faust.StreamT[CheckinRecord]) -> None:
@@ -183,29 +195,73 @@ class Attendance:
         if after != current:
             days = before.model_copy(update={"days": {**before.days, day: after}})
             await self._save(key, before, days, [after])
+            self._touched.add(key)
         return after
 
     async def close_days(self) -> None:
         """Close the days that ended and delete those past the retention, for the employees
-        whose partition this worker holds (and those who left the roster since)."""
+        whose partition this worker holds (and those who left the roster since).
+
+        What a close does changes only when a building's local day ends: every employee of
+        a partition is gone through once after each such midnight (and when the partition
+        comes here); between them, only the employees whose days a tap changed."""
         mine = self.ownership.owned()
+        self._covered &= mine
         if not mine:
             return
         now = self._clock.now()
-        for employee in self._roster.employees:
-            if self._app.should_stop:  # a SIGTERM meanwhile: the producer is going away
-                return
-            key = employee.id.encode()
-            if self.ownership.partition_of(key) not in mine:
-                continue
-            async with self._step:
-                await self._close(key, employee, now)
-        for key in [k for k in self.employees if self._roster.employee(k.decode()) is None]:
+        if self._due is None or now >= self._due:
+            self._covered = set()
+            self._idle.clear()
+            self._due = min(day_end(now.astimezone(zone).date(), zone) for zone in self._zones)
+        touched, self._touched = self._touched, set()
+        homes = await self._homes_by_partition()
+        for partition in sorted(mine - self._covered):
+            for n, employee in enumerate(homes.get(partition, ())):
+                if self._app.should_stop:  # a SIGTERM meanwhile: the producer is going away
+                    return
+                if n % _YIELD_EVERY == 0:
+                    await asyncio.sleep(0)
+                async with self._step:
+                    await self._close(employee.id.encode(), employee, now)
+            await self._forget_left(partition, now)
+            self._covered.add(partition)
+        for n, key in enumerate(sorted(touched)):
             if self._app.should_stop:
                 return
-            if self.ownership.partition_of(key) in mine:
-                async with self._step:
-                    await self._forget(key, now)
+            known = self._roster.employee(key.decode())
+            if known is None or self.ownership.partition_of(key) not in mine:
+                continue
+            if n % _YIELD_EVERY == 0:
+                await asyncio.sleep(0)
+            async with self._step:
+                await self._close(key, known, now)
+
+    async def _homes_by_partition(self) -> dict[int, list[Employee]]:
+        """The roster's employees by the partition of their key, hashed once and in slices
+        (the partitioner is pure Python: 100,000 keys take a second)."""
+        if self._homes is None:
+            homes: dict[int, list[Employee]] = {}
+            for n, employee in enumerate(self._roster.employees):
+                if n % (_YIELD_EVERY * 10) == 0:
+                    await asyncio.sleep(0)
+                partition = self.ownership.partition_of(employee.id.encode())
+                homes.setdefault(partition, []).append(employee)
+            self._homes = homes
+        return self._homes
+
+    async def _forget_left(self, partition: int, now: datetime) -> None:
+        left = [
+            k
+            for k in self.employees
+            if self._roster.employee(k.decode()) is None
+            and self.ownership.partition_of(k) == partition
+        ]
+        for key in left:
+            if self._app.should_stop:
+                return
+            async with self._step:
+                await self._forget(key, now)
 
     def _today(self, employee: Employee) -> date:
         home = self._site.building(employee.building)
@@ -219,7 +275,13 @@ class Attendance:
         return retained_from(now, home.zone, self._retention)
 
     async def _close(self, key: bytes, employee: Employee, now: datetime) -> None:
-        before = self.employees.get(key) or EmployeeDays()
+        stored = self.employees.get(key)
+        kind = (employee.building, employee.group)
+        # Dates of their own (a planned roster) make an employee's close their own.
+        alike = not (employee.office_days or employee.wfh_days)
+        if alike and stored is None and kind in self._idle:
+            return
+        before = stored or EmployeeDays()
         after, changed, findings = close_due(
             before,
             employee,
@@ -237,6 +299,8 @@ class Attendance:
         changed = [r for r in changed if r.date >= keep_from]
         if after != before:
             await self._save(key, before, after, changed, gone)
+        elif stored is None and alike:
+            self._idle.add(kind)
 
     async def _forget(self, key: bytes, now: datetime) -> None:
         """The days of someone no longer in the roster, deleted as they pass the retention
@@ -354,6 +418,9 @@ class PresenceBoard:
         self._publish = publish
         self._interval = interval
         self._where: dict[str, Presence] = {}
+        # Who is in each building, kept as presences come: counting by a scan of everyone
+        # for every building on every flush stalled the loop at a ministry's size.
+        self._inside: dict[str, dict[str, Presence]] = {}
         self._sent: dict[str, tuple[int, int]] = {}
         self.listeners: list[CountHandler] = []
         self.caught_up = asyncio.Event()
@@ -363,13 +430,19 @@ class PresenceBoard:
         return self._roster
 
     def take(self, presence: Presence) -> None:
+        self._leave(presence.employee)
         self._where[presence.employee] = presence
+        if presence.building is not None:
+            self._inside.setdefault(presence.building, {})[presence.employee] = presence
+
+    def _leave(self, employee: str) -> None:
+        before = self._where.pop(employee, None)
+        if before is not None and before.building is not None:
+            self._inside.get(before.building, {}).pop(employee, None)
 
     def inside(self, building: str) -> list[Presence]:
         """The people in `building` now, by employee id."""
-        return sorted(
-            (p for p in self._where.values() if p.building == building), key=lambda p: p.employee
-        )
+        return sorted(self._inside.get(building, {}).values(), key=lambda p: p.employee)
 
     def count(self, building: str, now: datetime) -> PresenceCount:
         known = self._site.building(building)
@@ -377,7 +450,10 @@ class PresenceBoard:
         if known is not None:
             planned = self._roster.planned_wfo(building, now.astimezone(known.zone).date())
         return PresenceCount(
-            building=building, count=len(self.inside(building)), planned_wfo=planned, ts=now
+            building=building,
+            count=len(self._inside.get(building, ())),
+            planned_wfo=planned,
+            ts=now,
         )
 
     async def flush(self) -> None:
@@ -408,7 +484,7 @@ class PresenceBoard:
     def _take(self, key: bytes | None, value: bytes | None) -> None:
         if value is None:
             if key is not None:  # someone who left the roster, forgotten
-                self._where.pop(key.decode(), None)
+                self._leave(key.decode())
             return
         try:
             self.take(Presence.model_validate_json(value))

@@ -20,7 +20,7 @@ from ingest.roster import Roster
 from ingest.settings import Settings
 from ingest.site import Building, Site
 from processors.attendance import Attendance
-from processors.attendance_report import attendance_rows, unit_totals
+from processors.attendance_report import building_totals
 from processors.attendance_rules import DailyRecord
 from processors.follow import follow_topic
 from processors.occupancy import Occupancy
@@ -29,6 +29,10 @@ log = logging.getLogger(__name__)
 
 LEVELS = {"open": 0, "warning": 1, "full": 2, "over": 3}
 """`level` of a room's status, for panels that colour by number."""
+
+
+_ROOMS_PER_SLICE = 10
+"""Rooms the heartbeat writes between two yields to the loop (a few milliseconds)."""
 
 
 class RoomMetrics:
@@ -59,8 +63,12 @@ class RoomMetrics:
         if not mine:
             return
         now = self._clock.now()
+        n = 0
         for building in self._site.buildings:
             for room in building.rooms:
+                n += 1
+                if n % _ROOMS_PER_SLICE == 0:
+                    await asyncio.sleep(0)  # a ministry's 10,000 rooms would hold the loop
                 if ownership.partition_of(f"{building.id}/{room.id}".encode()) in mine:
                     counted = self._occupancy.counted(building.id, room.id)
                     self.write(self._occupancy.room_state(counted, now))
@@ -123,7 +131,10 @@ class AttendanceMetrics:
         self._attendance = attendance
         self._sink = sink
         self._keep = timedelta(days=settings.attendance_lookback_days + 1)
-        self._days: dict[str, DailyRecord] = {}
+        # By the employee's home building and the date: a building's heartbeat reads its own
+        # records of the day, not every employee's (a ministry has 100,000).
+        self._days: dict[tuple[str, date], dict[str, DailyRecord]] = {}
+        self._slot: dict[str, tuple[str, date]] = {}
         # `present` per (building, unit) at the last point, with its date: check-ins are
         # the growth since (a unit first seen here starts from what it has, not from 0).
         self._present: dict[tuple[str, str], tuple[date, int]] = {}
@@ -145,14 +156,25 @@ class AttendanceMetrics:
         if key is None:
             return
         if value is None:
-            self._days.pop(key.decode(), None)
+            self._drop(key.decode())
             return
         try:
             record = DailyRecord.model_validate_json(value)
         except ValidationError:
             log.warning(kv("attendance_record_unreadable", bytes=len(value)))
             return
-        self._days[record.key] = record
+        self._drop(record.key)
+        employee = self._roster.employee(record.employee)
+        if employee is None:  # left the roster: in no building's totals
+            return
+        slot = (employee.building, record.date)
+        self._days.setdefault(slot, {})[record.key] = record
+        self._slot[record.key] = slot
+
+    def _drop(self, key: str) -> None:
+        slot = self._slot.pop(key, None)
+        if slot is not None:
+            self._days.get(slot, {}).pop(key, None)
 
     async def heartbeat(self) -> None:
         if not self.caught_up.is_set():
@@ -163,12 +185,13 @@ class AttendanceMetrics:
         for building in self._site.buildings:
             if ownership.partition_of(building.id.encode()) in mine:
                 self.write(building, now)
+                await asyncio.sleep(0)  # a building's employees at a time
         self._forget_before(now - self._keep)
 
     def write(self, building: Building, now: datetime) -> None:
         day = now.astimezone(building.zone).date()
-        records = [r for r in self._days.values() if r.date == day]
-        rows = attendance_rows(self._roster, self._site, records, day, building=building.id)
+        records = self._days.get((building.id, day), {}).values()
+        rows, totaled = building_totals(self._roster, self._site, records, day, building.id)
         inside: dict[str, int] = {}
         left: dict[str, int] = {}
         for row in rows:
@@ -177,7 +200,7 @@ class AttendanceMetrics:
                 inside[unit] = inside.get(unit, 0) + 1
             elif record is not None and record.present:
                 left[unit] = left.get(unit, 0) + 1
-        for totals in unit_totals(rows):
+        for totals in totaled:
             before = self._present.get((building.id, totals.unit))
             if before is None:
                 checkins = 0
@@ -205,8 +228,9 @@ class AttendanceMetrics:
 
     def _forget_before(self, at: datetime) -> None:
         oldest = at.date()
-        for key in [k for k, r in self._days.items() if r.date < oldest]:
-            del self._days[key]
+        for slot in [s for s in self._days if s[1] < oldest]:
+            for key in self._days.pop(slot):
+                del self._slot[key]
 
 
 class PipelineMetrics:

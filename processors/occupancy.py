@@ -9,6 +9,7 @@ later; its events are acknowledged only after the write-back that covers them.
 from __future__ import annotations
 
 import asyncio
+import heapq
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -21,10 +22,10 @@ from ingest.limits import status_of
 from ingest.logs import kv
 from ingest.models import DoorRecord, RoomState
 from ingest.settings import Settings
-from ingest.site import Room, Site
+from ingest.site import Building, Room, Site
 from ingest.topics import StateTopic
 from processors.codec import pydantic_table, pydantic_topic
-from processors.occupancy_rules import Finding, RoomCount, apply_door, tick
+from processors.occupancy_rules import Finding, RoomCount, apply_door, next_due, tick
 from processors.ownership import Ownership
 from processors.policy import PolicyFollower
 from processors.publisher import MqttPublisher
@@ -40,6 +41,9 @@ StateHandler = Callable[[list[RoomState]], Awaitable[None]]
 
 OfflineSensors = Callable[[bytes], frozenset[str]]
 """The sensors of a room (by key) already reported offline; kept by whoever alerts on it."""
+
+_ROOMS_PER_SLICE = 50
+"""Rooms a timer goes through between two yields to the loop (a few milliseconds)."""
 
 MAX_UNACKED = 2000
 """Events applied but not yet written back: past this, the agent writes back before more."""
@@ -69,6 +73,12 @@ class Occupancy:
         self._flushing: set[asyncio.Task[None]] = set()
         self._writing = asyncio.Lock()
         self._unacked: list[faust.EventT[DoorRecord]] = []
+        # What the tick looks at (the periodic work costs what is due, not the site's size):
+        # rooms by the time `tick` may find something in them, and rooms events touched.
+        self._scan_all = True
+        self._dues: dict[bytes, datetime] = {}
+        self._due_heap: list[tuple[datetime, bytes]] = []
+        self._touched: set[bytes] = set()
         self._acker: faust.StreamT[DoorRecord] | None = None
         self.counters: Counter[str] = Counter()
         """Door records applied (`events`) and findings by kind, since the worker started."""
@@ -116,6 +126,7 @@ class Occupancy:
         self._last.clear()
         for table in self.tables:
             table.forget()
+        self._scan_all = True
 
     def counted(self, building: str, room: str) -> RoomCount:
         """A room's count as this worker holds it (zero for a room never counted)."""
@@ -139,9 +150,40 @@ class Occupancy:
         after, findings = apply_door(before, record, building, self._max_dwell)
         if after != before:
             self._put(key, after)
+        self._touched.add(key)
         await self._notice([(finding, after) for finding in findings])
         state = self._if_changed(after, record.received_at)
         await self._emit([state] if state is not None else [])
+
+    def _due_keys(self, now: datetime) -> list[bytes]:
+        """The rooms to look at: every room after start-up or a rebalance (their dues are not
+        known yet), else those a door event touched and those whose due time has come."""
+        if self._scan_all:
+            self._scan_all = False
+            self._dues.clear()
+            self._due_heap.clear()
+            self._touched.clear()
+            return list(self.counts.keys())
+        keys, self._touched = self._touched, set()
+        while self._due_heap and self._due_heap[0][0] <= now:
+            due, key = heapq.heappop(self._due_heap)
+            if self._dues.get(key) == due:  # else rescheduled since
+                del self._dues[key]
+                keys.add(key)
+        return sorted(keys)
+
+    def _schedule(self, key: bytes, count: RoomCount, building: Building, now: datetime) -> None:
+        due = next_due(count, building, self._max_dwell, self._offline_after)
+        if due is not None and due <= now:  # a sensor reported offline: each tick
+            due = now + timedelta(seconds=self._settings.alert_tick_s)
+        if due is None:
+            self._dues.pop(key, None)
+        elif self._dues.get(key) != due:
+            self._dues[key] = due
+            heapq.heappush(self._due_heap, (due, key))
+            if len(self._due_heap) > 4 * len(self._dues) + 1000:  # mostly rescheduled ones
+                self._due_heap = [(d, k) for k, d in self._dues.items()]
+                heapq.heapify(self._due_heap)
 
     async def _tick(self) -> None:
         """Resets due and sensors gone silent or back, for the rooms this worker holds."""
@@ -149,7 +191,15 @@ class Occupancy:
         noticed: list[tuple[Finding, RoomCount]] = []
         changes: list[RoomState] = []
         mine = self.ownership.owned()
-        for key in list(self.counts.keys()):
+        for n, key in enumerate(self._due_keys(now)):
+            if n and n % _ROOMS_PER_SLICE == 0:
+                # A ministry's 10,000 rooms in slices: door events go on meanwhile, so what
+                # this slice found is sent before they can change its rooms again.
+                await self._notice(noticed)
+                await self._emit(changes)
+                noticed, changes = [], []
+                await asyncio.sleep(0)
+                now = self._clock.now()  # door events went on meanwhile, stamped later
             if self.ownership.partition_of(key) not in mine:
                 continue
             before = self.counts.get(key)
@@ -162,6 +212,7 @@ class Occupancy:
             )
             if after != before:
                 self._put(key, after)
+            self._schedule(key, after, building, now)
             noticed.extend((finding, after) for finding in findings)
             state = self._if_changed(after, now)
             if state is not None:

@@ -223,6 +223,40 @@ def tick(  # noqa: PLR0917
     return state, findings
 
 
+def next_due(
+    state: RoomCount, building: Building, max_dwell: timedelta, offline_after: timedelta
+) -> datetime | None:
+    """The earliest instant at which `tick` could find something in this room without a
+    door event coming first (None: never): its daily reset, its dwell reset, a sensor
+    going silent. A sensor already reported offline counts as going silent (its due time
+    is past: the caller looks at it each tick until it is heard from); one heard from
+    again is found at the tick after its event."""
+    due: list[datetime] = []
+    if state.last_activity is not None and (state.entered or state.exited):
+        since = max(state.last_activity, state.last_reset or state.last_activity)
+        due.append(next_reset_boundary(since, building))
+    if state.last_activity is not None and state.count > 0:
+        due.append(state.last_activity + max_dwell + _EPSILON)
+    due.extend(known.last_seen + offline_after + _EPSILON for known in state.sensors.values())
+    return min(due, default=None)
+
+
+_EPSILON = timedelta(microseconds=1)  # the rules compare strictly: due just after
+
+
+def next_reset_boundary(after: datetime, building: Building) -> datetime:
+    """The first daily reset later than `after` (the boundaries of `last_reset_boundary`)."""
+    zone = building.zone
+    day = after.astimezone(zone).date()
+    for offset in range(3):
+        boundary = datetime.combine(
+            day + timedelta(days=offset), building.reset_at, tzinfo=zone
+        ).astimezone(UTC)
+        if boundary > after:
+            return boundary
+    raise AssertionError("a daily reset within two days")  # pragma: no cover
+
+
 def sensor_silence(state: RoomCount, now: datetime) -> dict[str, timedelta]:
     """How long each known sensor of the room has been quiet at `now` (never negative)."""
     return {

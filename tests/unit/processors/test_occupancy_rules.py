@@ -19,6 +19,7 @@ from processors.occupancy_rules import (
     SensorState,
     apply_door,
     last_reset_boundary,
+    next_due,
     sensor_silence,
     tick,
 )
@@ -536,3 +537,52 @@ def test_redelivery_is_idempotent_and_count_never_negative(
         assert state.count >= 0
     # Clamping makes the count depend on order; the audit balance does not.
     assert state.raw_balance == balance
+
+
+# --- when a tick can find something ---------------------------------------------------
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["s1", "s2"]),
+            st.integers(0, 3),
+            st.integers(0, 3),
+            st.integers(0, 36 * 3600),
+        ),
+        min_size=1,
+        max_size=8,
+    ),
+    st.sampled_from(INDONESIA),
+    st.frozensets(st.sampled_from(["s1", "s2"])),
+    st.lists(st.integers(1, 48 * 3600), min_size=1, max_size=6),
+)
+def test_a_tick_before_the_rooms_due_time_finds_nothing(
+    events: list[tuple[str, int, int, int]],
+    zone: str,
+    offline: frozenset[str],
+    probes: list[int],
+) -> None:
+    """The worker ticks a room only from `next_due` on: before it, `tick` changes nothing,
+    and at it, a tick of the room with the same sensors reported offline finds something."""
+    where = building(zone)
+    state, last = empty(), NOON
+    seqs = {"s1": 0, "s2": 0}
+    for sensor, entered, exited, offset in sorted(events, key=lambda e: e[3]):
+        last = NOON + timedelta(seconds=offset)
+        seqs[sensor] += 1
+        record = door(seqs[sensor], last, entered, exited, sensor=sensor, ts=last)
+        state, _ = apply_door(state, record, where, MAX_DWELL)
+    # The tick after the last event, whose findings the worker's handler takes up.
+    state, found = tick(state, last, where, MAX_DWELL, OFFLINE_AFTER, offline)
+    online = {f.sensor or "" for f in found if f.kind == "sensor_online"}
+    offline = (offline - online) | {f.sensor or "" for f in found if f.kind == "sensor_offline"}
+    due = next_due(state, where, MAX_DWELL, OFFLINE_AFTER)
+    for probe in probes:
+        at = last + timedelta(seconds=probe)
+        if due is not None and at >= due:
+            continue
+        assert tick(state, at, where, MAX_DWELL, OFFLINE_AFTER, offline) == (state, [])
+    if due is not None and not offline:
+        after, found = tick(state, due, where, MAX_DWELL, OFFLINE_AFTER, offline)
+        assert found or after != state
