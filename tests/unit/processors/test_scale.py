@@ -55,12 +55,29 @@ def naive_planned_wfo(roster: Roster, building: str, day: date) -> int:
     )
 
 
-@pytest.mark.parametrize("which", ["sample", "generated"])
+def planned(roster: Roster) -> Roster:
+    """The sample roster as `occupancy roster plan` leaves it: some employees with office and
+    WFH dates of their own, which outrank their group's weekdays."""
+    december = [date(2026, 12, 1) + timedelta(days=n) for n in range(31)]
+    employees = []
+    for n, employee in enumerate(roster.employees):
+        own = {}
+        if n % 3 == 0:
+            own = {"office_days": [d for d in december if d.weekday() == 5]}
+        elif n % 5 == 0:
+            own = {"wfh_days": [d for d in december if d.weekday() < 2]}
+        employees.append(employee.model_copy(update=own))
+    return Roster.model_validate({**roster.model_dump(), "employees": employees})
+
+
+@pytest.mark.parametrize("which", ["sample", "planned", "generated"])
 def test_planned_wfo_is_the_count_of_everyone_scheduled_in(
     which: str, sample_site: Site, sample_roster: Roster, tmp_path: Path
 ) -> None:
     if which == "sample":
         site, roster = sample_site, sample_roster
+    elif which == "planned":
+        site, roster = sample_site, planned(sample_roster)
     else:
         deployment = generate(tmp_path, SMALL)
         site = load_site(deployment.site)
@@ -216,13 +233,14 @@ def test_a_buildings_totals_are_those_of_a_row_per_employee(
         )
         for n, scheduled, status, late in drawn
     ]
-    for b in sample_site.buildings:
-        rows, totals = building_totals(sample_roster, sample_site, records, day, b.id)
-        every = attendance_rows(sample_roster, sample_site, records, day, building=b.id)
-        assert totals == unit_totals(every)
-        assert sorted(r.employee.id for r in rows) == sorted(
-            r.employee.id for r in every if r.record is not None
-        )
+    for roster in (sample_roster, planned(sample_roster)):
+        for b in sample_site.buildings:
+            rows, totals = building_totals(roster, sample_site, records, day, b.id)
+            every = attendance_rows(roster, sample_site, records, day, building=b.id)
+            assert totals == unit_totals(every)
+            assert sorted(r.employee.id for r in rows) == sorted(
+                r.employee.id for r in every if r.record is not None
+            )
 
 
 def test_the_occupancy_tick_looks_at_rooms_due_and_rooms_touched(
