@@ -78,6 +78,10 @@ def acls(topic_prefix: str, accounts: dict[str, str] | None = None) -> list[Acl]
         *topic("worker", Operation.WRITE, "room-state", "alerts", "attendance", "presence"),
         # Kiosk taps the worker cannot take (unknown employee) are dead-lettered.
         *topic("worker", Operation.WRITE, "deadletter"),
+        # Its web board: an operator's limit or level goes to the config topic, a manual
+        # resolve to the acks, every action to the audit trail, whose latest it shows admins.
+        *topic("worker", Operation.WRITE, "config", "alert-ack", "audit"),
+        *topic("worker", Operation.READ, "audit"),
         # Faust's changelogs and assignor topic, and its consumer group (the app id).
         Acl(user["worker"], Resource.TOPIC, f"{app_id}-", Pattern.PREFIXED, Operation.ALL),
         Acl(user["worker"], Resource.GROUP, app_id, Pattern.PREFIXED, Operation.READ),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable
+from pathlib import Path
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
@@ -97,3 +98,19 @@ class Collector:
     def close(self) -> None:
         self._client.disconnect()
         self._client.loop_stop()
+
+
+def broker_max_packet() -> int:
+    """The local stack's Mosquitto `max_packet_size`: a longer publish is refused by the
+    broker itself (tests/system/deploy/test_mqtt_security.py), never reaching the bridge."""
+    conf = Path(__file__).resolve().parents[2] / "deploy" / "local" / "mosquitto.conf"
+    for line in conf.read_text(encoding="utf-8").splitlines():
+        if line.startswith("max_packet_size "):
+            return int(line.split()[1])
+    raise AssertionError(f"{conf} sets no max_packet_size")
+
+
+def fits_broker(topic: str, payload: bytes) -> bool:
+    """Whether a QoS-1 PUBLISH of `payload` on `topic` stays within the broker's limit (the
+    fixed header, the topic and the packet id take at most 16 bytes beside them)."""
+    return len(topic.encode()) + len(payload) + 16 <= broker_max_packet()

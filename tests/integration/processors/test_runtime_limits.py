@@ -82,7 +82,7 @@ def test_overrides_survive_a_restart_and_a_rebalance(
 
         # A second worker joins, the first leaves: the rooms move, the overrides hold.
         second = pipeline.worker("b")
-        assert "event=room_limit_set" in second.output()
+        second.wait_for("event=room_limit_set", timeout=60)  # it re-applies the override
         assert restarted.terminate() == 0
         publish(mqtt, [door(pipeline.prefix, 3, 1, 0), door(pipeline.prefix, 3, 1, 0, OTHER)], "p3")
         states_become(pipeline, {ROOM: (6, 3), OTHER: (5, 6)}, "the overrides after a rebalance")

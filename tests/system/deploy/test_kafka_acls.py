@@ -172,7 +172,17 @@ OPERATIONS: dict[str, Probe] = {
 # What each account may do; everything else of OPERATIONS is refused.
 ALLOWED = {
     "bridge": {"write door", "write checkin"},
-    "worker": {"write room-state", "read door", "read checkin", "read config", "read attendance"},
+    # The board in each worker writes limits, levels and audit records, and shows the audit.
+    "worker": {
+        "write room-state",
+        "write occupancy.config",
+        "write audit",
+        "read door",
+        "read checkin",
+        "read config",
+        "read attendance",
+        "read audit",
+    },
     "cli": {"write occupancy.config", "write audit", "read config"},
     "reports": {"read attendance"},
 }
