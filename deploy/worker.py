@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 import os
 import re
@@ -254,11 +253,6 @@ def run_worker(settings: Settings, site: Site, loglevel: str = "INFO") -> None:
     # Faust subscribes only to topics that exist when it starts.
     asyncio.run(ensure_topics(settings))
     workers = Workers(settings, site)
-    # The site, the roster and the wiring live as long as the worker: out of the collector's
-    # reach, a full collection no longer walks a ministry's million objects (300 ms each,
-    # every 20 s under load).
-    gc.collect()
-    gc.freeze()
     workers.publisher.start()
     try:
         faust.Worker(workers.app, loglevel=loglevel, quiet=True).execute_from_commandline()

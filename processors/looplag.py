@@ -4,7 +4,8 @@
 `max_ms` is the wall-clock lateness; `busy_ms` the part of it the loop's own thread spent
 running (its CPU time meanwhile): on a machine shared with others, a process not given a
 core is late too, and that is no callback of ours holding the loop. `gc_ms` is the longest
-garbage collection; one over 50 ms that walked everything freezes what survived it."""
+garbage collection. (Freezing what survives one, `gc.freeze`, was tried and dropped: with it
+a worker taking over another's partitions after a rebalance stopped counting them.)"""
 
 from __future__ import annotations
 
@@ -36,7 +37,6 @@ class LoopLag:
         self.stalls = 0
         self.gc_ms = 0.0
         self._collecting = 0.0
-        self._freeze = False
         gc.callbacks.append(self._collected)
         app.task(self._watch)
 
@@ -46,10 +46,6 @@ class LoopLag:
             return
         took_ms = (time.perf_counter() - self._collecting) * 1000
         self.gc_ms = max(self.gc_ms, took_ms)
-        # What survives a full collection that long is the worker's state (rooms, tables,
-        # caches): frozen, later full collections no longer walk it and hold the loop.
-        if info.get("generation") == 2 and took_ms > STALL_MS:
-            self._freeze = True
 
     def note(self, late_s: float, ran_s: float) -> None:
         """One wake-up `late_s` late, the loop's thread having run `ran_s` meanwhile."""
@@ -67,9 +63,6 @@ class LoopLag:
             await asyncio.sleep(PERIOD_S)
             after = loop.time()
             self.note(after - before - PERIOD_S, time.thread_time() - ran)
-            if self._freeze:
-                self._freeze = False
-                gc.freeze()
             if self._every > 0 and after - logged >= self._every:
                 log.info(
                     kv(
