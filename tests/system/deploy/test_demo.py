@@ -66,11 +66,11 @@ def test_the_demo_runs_alone_and_leaves_nothing_behind(tmp_path: Path) -> None:
                 "deploy.cli",
                 "demo",
                 "--headless",
-                # 05:00 to midnight in about 76 s after the clock's 40 s of lead.
+                # 05:00 to midnight in about 57 s after the clock's 40 s of lead.
                 "--speed",
-                "900",
+                "1200",
                 "--duration",
-                "140",
+                "115",
             ],
             cwd=tmp_path,  # a fresh directory: its .run/ is the demo's own
             env=_clean_env(),
