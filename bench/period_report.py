@@ -44,13 +44,13 @@ def big_roster(folder: Path, site: Site, employees: int, seed: int) -> Roster:
     text = (SAMPLE / "roster.yaml").read_text()
     sample = load_roster(SAMPLE / "roster.yaml", site)
     rng = random.Random(seed)
-    units = [u.id for u in sample.units]
-    # The sample's mix of group and home building, drawn per generated employee.
-    places = [(e.group, e.building) for e in sample.employees]
+    # The sample's mix of unit, group and home building (which the unit's home rooms are
+    # in), drawn per generated employee.
+    places = [(e.unit, e.group, e.building) for e in sample.employees]
     lines = ["id,name,unit,group,building"]
     for n in range(employees):
-        group, building = rng.choice(places)
-        lines.append(f"b{n:07d},,{rng.choice(units)},{group},{building}")
+        unit, group, building = rng.choice(places)
+        lines.append(f"b{n:07d},,{unit},{group},{building}")
     (folder / "employees.csv").write_text("\n".join(lines) + "\n")
     (folder / "roster.yaml").write_text(text)
     return load_roster(folder / "roster.yaml", site)
