@@ -35,6 +35,7 @@ WORKERS = ("worker-1", "worker-2")
 # What the operator makes on the production host; in the repository only a README says how.
 OPERATOR_FOLDERS = {
     DEPLOY / "secrets",
+    DEPLOY / "board",
     DEPLOY / "mosquitto" / "auth",
     DEPLOY / "mosquitto" / "certs",
     DEPLOY / "kafka" / "certs",
@@ -204,6 +205,33 @@ def test_the_admin_service_writes_the_files_mosquitto_reads(compose: dict[str, A
     assert "devices" in main.commands
 
 
+def test_the_users_service_writes_the_accounts_every_worker_reads(compose: dict[str, Any]) -> None:
+    """`occupancy users` (on demand) and the workers' boards share one users file, in a
+    folder the workers mount read-only: the file is replaced whole on every change, which a
+    mount of the file alone would not show."""
+    services = _services(compose)
+    users = services["users"]
+    assert users["profiles"] == ["admin"]
+    assert users["entrypoint"] == ["occupancy", "users"]
+    assert "users" in main.commands
+    written = _host_path(users, _env(users)["OCC_USERS_FILE"])
+    assert written is not None and written.parent == DEPLOY / "board"
+    assert not any(v.endswith(":ro") for v in users["volumes"])
+    # As the image's user, the workers' uid, so they can read the 0600 file it writes.
+    dockerfile = (DEPLOY / "Dockerfile").read_text(encoding="utf-8")
+    uid = re.search(r"useradd .*--uid (\d+)", dockerfile)
+    assert uid is not None and users["user"] == f"{uid[1]}:{uid[1]}"
+    for name in WORKERS:
+        worker = services[name]
+        inside = _env(worker)["OCC_USERS_FILE"]
+        assert _host_path(worker, inside) == written, name
+        folder = str(PurePosixPath(inside).parent)
+        assert f"./board:{folder}:ro" in worker["volumes"], name
+        assert "occ_board_session_key" in worker["secrets"], name
+    assert "OCC_USERS_FILE" not in _env(services["bridge"])
+    assert compose["secrets"]["occ_board_session_key"]["file"] == "./secrets/occ_board_session_key"
+
+
 def test_each_pipeline_process_logs_in_to_mosquitto_with_its_own_secret_file(
     compose: dict[str, Any],
 ) -> None:
@@ -220,6 +248,7 @@ def test_each_pipeline_process_logs_in_to_mosquitto_with_its_own_secret_file(
         "occ_mqtt_url_health",
         *(f"occ_kafka_password_{user}" for user in ("admin", *ACCOUNTS)),
         "occ_pseudonym_key",
+        "occ_board_session_key",
     ]
     logins = []
     for name in PIPELINE:
@@ -235,6 +264,7 @@ def test_each_pipeline_process_logs_in_to_mosquitto_with_its_own_secret_file(
             "occ_mqtt_url",
             "occ_kafka_sasl_password",
             "occ_pseudonym_key",
+            *(["occ_board_session_key"] if name in WORKERS else []),
         }
         (kafka_login,) = [s for s, target in mounted if target == "occ_kafka_sasl_password"]
         assert kafka_login == f"occ_kafka_password_{env['OCC_KAFKA_SASL_USERNAME']}"
@@ -413,11 +443,13 @@ def test_the_addresses_the_services_share_agree(compose: dict[str, Any]) -> None
     assert env["OCC_INFLUX_URL"] == _env(services["grafana"])["INFLUX_URL"]
     assert env["OCC_INFLUX_ORG"] == services["influxdb"]["environment"]["DOCKER_INFLUXDB_INIT_ORG"]
     for name in PIPELINE:
-        # The bridge and the workers share their settings but their Kafka login.
-        login = "OCC_KAFKA_SASL_USERNAME"
-        assert {k: v for k, v in _env(services[name]).items() if k != login} == {
-            k: v for k, v in env.items() if k != login
+        # The bridge and the workers share their settings but their Kafka login and the
+        # board's accounts, which only workers serve.
+        own = {"OCC_KAFKA_SASL_USERNAME", "OCC_USERS_FILE"}
+        assert {k: v for k, v in _env(services[name]).items() if k not in own} == {
+            k: v for k, v in env.items() if k not in own
         }
+        login = "OCC_KAFKA_SASL_USERNAME"
         assert _env(services[name])[login] == ("bridge" if name == "bridge" else "worker")
 
 
