@@ -217,10 +217,11 @@ def _mismatch(pipeline: Pipeline, today: date, want: set[str]) -> str:
         where[record.key.decode()] = value.get("building")
     there = {employee for employee, building in where.items() if building == HQ}
     days = read_days(pipeline)
-    return "; ".join(
+    odd = [
         f"{e} {'extra' if e in there else 'missing'}: {days.get((e, today))}"
         for e in sorted(there ^ want)
-    )
+    ]
+    return "; ".join(odd) or f"the {len(there)} expected, all there (the board differs from it)"
 
 
 def _left(morning: list[tuple[str, bytes]]) -> set[str]:
