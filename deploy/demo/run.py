@@ -310,12 +310,15 @@ def _port_free(port: int) -> bool:
 
 
 def run_demo(settings: Settings, site: Site, roster: Roster, options: DemoOptions) -> DemoResult:
-    """Run until Ctrl-C/SIGTERM or the duration; everything started is stopped."""
+    """Run until Ctrl-C/SIGTERM/SIGHUP or the duration; everything started is stopped."""
 
     async def main() -> DemoResult:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
+        # SIGHUP too: a terminal closed (or an SSH session lost) hangs the demo up, often
+        # right after a Ctrl-C, while it is stopping its children in their own sessions;
+        # dying then would leave the bridge and the embedded Kafka running.
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             loop.add_signal_handler(signum, stop.set)
         return await Demo(settings, site, roster, options).run(stop)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -141,6 +142,41 @@ def test_the_demo_runs_alone_and_leaves_nothing_behind(tmp_path: Path) -> None:
     ), result
     assert result["attendance"].get("absent", 0) > 0, result
     assert result["attendance"].get("auto_closed", 0) > 0, result
+    time.sleep(1)
+    assert [p for p in result["pids"] if _alive(p)] == []
+    assert _processes_mentioning(result["run_dir"]) == []
+
+
+def test_a_hang_up_while_it_stops_still_stops_everything(tmp_path: Path) -> None:
+    """Ctrl-C, then the terminal closed at once (SIGINT, then SIGHUP while the demo stops its
+    children, each in a session of its own): the demo finishes stopping them all. Seen from
+    a newcomer's terminal: the bridge and the embedded Kafka were left running."""
+    err = tmp_path / "demo.err"
+    with err.open("wb") as stderr:
+        demo = subprocess.Popen(
+            [sys.executable, "-m", "deploy.cli", "demo", "--headless"],
+            cwd=tmp_path,
+            env=_clean_env(),
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+        )
+    try:
+        deadline = time.monotonic() + 240
+        while "board login" not in err.read_text(errors="replace"):  # the worker is ready
+            assert demo.poll() is None, err.read_text(errors="replace")[-3000:]
+            assert time.monotonic() < deadline, "the demo did not start"
+            time.sleep(0.5)
+        demo.send_signal(signal.SIGINT)
+        time.sleep(1)  # it is reading the day's attendance, then stopping its children
+        demo.send_signal(signal.SIGHUP)
+        out, _ = demo.communicate(timeout=120)
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+    log = err.read_text(errors="replace")
+    assert demo.returncode == 0, log[-3000:]
+    result = json.loads(out.decode().strip().splitlines()[-1])
+    assert set(result["exit_codes"]) == {"simulator", "worker", "bridge"}
     time.sleep(1)
     assert [p for p in result["pids"] if _alive(p)] == []
     assert _processes_mentioning(result["run_dir"]) == []
