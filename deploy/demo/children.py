@@ -1,18 +1,31 @@
 """The demo's child processes (bridge, worker, simulator): each in a session of its own, so
-stopping one stops everything it started, and none outlives the demo."""
+stopping one stops everything it started, and none outlives the demo: stopped in order when
+the demo stops, and sent SIGTERM by the kernel when the demo dies without stopping them
+(SIGKILL, the OOM killer) where util-linux's `setpriv` can ask for that."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from ingest.errors import OccupancyError
+
+
+def tied_to_demo(argv: Sequence[str]) -> list[str]:
+    """`argv` run so that it gets SIGTERM when the demo (its parent) dies, on Linux with
+    `setpriv` (util-linux, on every Debian); as it is elsewhere."""
+    setpriv = shutil.which("setpriv") if sys.platform == "linux" else None
+    if setpriv is None:
+        return list(argv)
+    return [setpriv, "--pdeathsig", "TERM", "--", *argv]
 
 
 class Child:
@@ -23,7 +36,7 @@ class Child:
         self.log = log
         with log.open("ab") as out:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "deploy.cli", *args],
+                tied_to_demo([sys.executable, "-m", "deploy.cli", *args]),
                 env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=out,

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from deploy.demo.children import tied_to_demo
 from ingest.errors import OccupancyError
 
 log = logging.getLogger(__name__)
@@ -94,16 +95,18 @@ class EmbeddedKafka:
         listener = f"tcp://127.0.0.1:{self.port}"
         with self._log_file.open("ab") as out:
             self._process = subprocess.Popen(  # noqa: ASYNC220 - returns at once
-                [
-                    binary,
-                    "broker",
-                    "--listener-url",
-                    listener,
-                    "--advertised-listener-url",
-                    listener,
-                    "--storage-engine",
-                    "memory://tansu/",
-                ],
+                tied_to_demo(
+                    [
+                        binary,
+                        "broker",
+                        "--listener-url",
+                        listener,
+                        "--advertised-listener-url",
+                        listener,
+                        "--storage-engine",
+                        "memory://tansu/",
+                    ]
+                ),
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=subprocess.STDOUT,

@@ -20,6 +20,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from ingest.roster import load_roster
 from ingest.site import load_site
 from processors.attendance_rules import day_end
@@ -147,10 +149,21 @@ def test_the_demo_runs_alone_and_leaves_nothing_behind(tmp_path: Path) -> None:
     assert _processes_mentioning(result["run_dir"]) == []
 
 
-def test_a_hang_up_while_it_stops_still_stops_everything(tmp_path: Path) -> None:
-    """Ctrl-C, then the terminal closed at once (SIGINT, then SIGHUP while the demo stops its
-    children, each in a session of its own): the demo finishes stopping them all. Seen from
-    a newcomer's terminal: the bridge and the embedded Kafka were left running."""
+def _children_of(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                status = (entry / "status").read_text()
+            except OSError:
+                continue
+            if f"\nPPid:\t{pid}\n" in status:
+                found.append(int(entry.name))
+    return found
+
+
+def _started(tmp_path: Path) -> subprocess.Popen[bytes]:
+    """`occupancy demo --headless`, once its worker is ready (it prints the board login)."""
     err = tmp_path / "demo.err"
     with err.open("wb") as stderr:
         demo = subprocess.Popen(
@@ -160,12 +173,21 @@ def test_a_hang_up_while_it_stops_still_stops_everything(tmp_path: Path) -> None
             stdout=subprocess.PIPE,
             stderr=stderr,
         )
+    deadline = time.monotonic() + 240
+    while "board login" not in err.read_text(errors="replace"):
+        if demo.poll() is not None or time.monotonic() > deadline:
+            demo.kill()
+            pytest.fail(f"the demo did not start:\n{err.read_text(errors='replace')[-3000:]}")
+        time.sleep(0.5)
+    return demo
+
+
+def test_a_hang_up_while_it_stops_still_stops_everything(tmp_path: Path) -> None:
+    """Ctrl-C, then the terminal closed at once (SIGINT, then SIGHUP while the demo stops its
+    children, each in a session of its own): the demo finishes stopping them all. Seen from
+    a newcomer's terminal: the bridge and the embedded Kafka were left running."""
+    demo = _started(tmp_path)
     try:
-        deadline = time.monotonic() + 240
-        while "board login" not in err.read_text(errors="replace"):  # the worker is ready
-            assert demo.poll() is None, err.read_text(errors="replace")[-3000:]
-            assert time.monotonic() < deadline, "the demo did not start"
-            time.sleep(0.5)
         demo.send_signal(signal.SIGINT)
         time.sleep(1)  # it is reading the day's attendance, then stopping its children
         demo.send_signal(signal.SIGHUP)
@@ -173,10 +195,25 @@ def test_a_hang_up_while_it_stops_still_stops_everything(tmp_path: Path) -> None
     finally:
         if demo.poll() is None:
             demo.kill()
-    log = err.read_text(errors="replace")
+    log = (tmp_path / "demo.err").read_text(errors="replace")
     assert demo.returncode == 0, log[-3000:]
     result = json.loads(out.decode().strip().splitlines()[-1])
     assert set(result["exit_codes"]) == {"simulator", "worker", "bridge"}
     time.sleep(1)
     assert [p for p in result["pids"] if _alive(p)] == []
     assert _processes_mentioning(result["run_dir"]) == []
+
+
+def test_a_killed_demo_takes_its_processes_with_it(tmp_path: Path) -> None:
+    """SIGKILL (the OOM killer, `kill -9`, a harness that gives up waiting): the demo cannot
+    stop anything, so the kernel sends each child SIGTERM as the demo dies."""
+    demo = _started(tmp_path)
+    children = _children_of(demo.pid)
+    # Tansu, the bridge, the worker and the simulator.
+    assert len(children) == 4, children
+    demo.kill()
+    demo.wait(timeout=10)
+    deadline = time.monotonic() + 60  # the bridge drains, the worker leaves its group
+    while [p for p in children if _alive(p)] and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert [p for p in children if _alive(p)] == []
