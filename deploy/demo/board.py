@@ -138,7 +138,9 @@ class TerminalBoard:
                 checked_in, planned = presence[building.id]
                 title += f", {checked_in} checked in ({planned} planned in the office)"
             panels.append(Panel(table, title=title, title_align="left"))
-        panels.append(Panel(_alerts_table(alerts), title="last alerts", title_align="left"))
+        panels.append(
+            Panel(_alerts_table(alerts, self._site), title="last alerts", title_align="left")
+        )
         return Group(*panels)
 
 
@@ -147,7 +149,8 @@ def _bar(count: int, limit: int, colour: str) -> Text:
     return Text("█" * filled, style=colour) + Text("░" * (BAR - filled), style="dim")
 
 
-def _alerts_table(alerts: list[Alert]) -> RenderableType:
+def _alerts_table(alerts: list[Alert], site: Site) -> RenderableType:
+    """The last alerts, each at its building's local time (the rooms' own clock)."""
     if not alerts:
         return Text("none yet", style="dim")
     table = Table(expand=True, box=None, pad_edge=False)
@@ -156,8 +159,10 @@ def _alerts_table(alerts: list[Alert]) -> RenderableType:
     for alert in alerts:
         style = {"critical": "red", "warning": "yellow"}.get(alert.severity, "")
         state = alert.state + (f", acknowledged by {alert.ack.by}" if alert.ack else "")
+        building = site.building(alert.building)
+        at = alert.ts.astimezone(building.zone) if building is not None else alert.ts
         table.add_row(
-            alert.ts.strftime("%H:%M:%S"),
+            at.strftime("%H:%M:%S %Z"),
             alert.kind,
             f"{alert.building}/{alert.room}" if alert.room else alert.building,
             Text(alert.severity, style=style),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from rich.console import Console
 
 from deploy.demo.board import TerminalBoard
@@ -47,3 +49,18 @@ def test_alerts_and_presence_are_counted_and_bad_payloads_ignored(sample_site: S
     name = sample_site.buildings[0].name
     assert f"{name} — 0 people in rooms, 7 checked in (120 planned in the office)" in drawn
     assert "hq-jakarta/R1" in drawn  # the one alert that could be read
+
+
+def test_alert_times_are_the_buildings_local_time(sample_site: Site) -> None:
+    """An operator in Jakarta reads 08:20 WIB, not the 01:20 of UTC the alert carries."""
+    board = TerminalBoard(sample_site, "occupancy")
+    at = datetime(2026, 12, 4, 1, 20, 43, tzinfo=UTC)
+    for building in ("hq-jakarta", "ro-makassar"):
+        alert = sample_alert(f"a-{building}", building=building).model_copy(update={"ts": at})
+        board.take(f"occupancy/{building}/alerts", alert.model_dump_json().encode())
+    console = Console(width=120, record=True)
+    console.print(board.render())
+    drawn = console.export_text()
+    assert "08:20:43 WIB" in drawn
+    assert "09:20:43 WITA" in drawn
+    assert "01:20:43" not in drawn
