@@ -9,6 +9,7 @@ Screenshots go to artifacts/board/attendance.png and muster.png.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import random
@@ -19,13 +20,15 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from ingest.settings import Settings
+from processors.attendance import read_latest
+from processors.attendance_days import Presence
 from tests.integration.alerts.test_board_live import (
     PASSWORD,
     board_settings,
     free_port,
     make_users,
 )
-from tests.support.kafka import read_topics
 from tests.support.mqtt import publish
 from tests.support.pipeline import Pipeline, replay_clock
 from tests.system.e2e.test_board_browser import CHROMIUM, WAIT_MS, browser, open_page, shoot
@@ -210,12 +213,9 @@ def test_the_attendance_page_and_muster_list_show_the_scripted_days(
 def _mismatch(pipeline: Pipeline, today: date, want: set[str]) -> str:
     """Who the presence topic has in Jakarta and should not, or should and has not, with
     their record of today."""
-    topic = f"{pipeline.topics}.presence"
-    where: dict[str, str | None] = {}
-    for record in read_topics(pipeline.bootstrap, [topic])[topic]:
-        value = json.loads(record.value) if record.value is not None else {}
-        where[record.key.decode()] = value.get("building")
-    there = {employee for employee, building in where.items() if building == HQ}
+    settings = Settings(kafka_bootstrap=pipeline.bootstrap, kafka_topic_prefix=pipeline.topics)
+    latest = asyncio.run(read_latest(settings, "presence", Presence))
+    there = {employee for employee, presence in latest.items() if presence.building == HQ}
     days = read_days(pipeline)
     odd = [
         f"{e} {'extra' if e in there else 'missing'}: {days.get((e, today))}"
